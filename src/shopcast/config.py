@@ -1,0 +1,22 @@
+"""Every path shopcast uses, in one place.
+
+Nothing else in the package hard-codes a folder. ``SHOPCAST_REPORTS_DIR`` moves the reports
+folder (tests use it to keep their runs apart from real ones).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJ_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJ_ROOT / "data"
+NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
+PARAMS_DIR = PROJ_ROOT / "params"
+BENCH_DIR = PROJ_ROOT / "bench"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def reports_dir() -> Path:
+    """The reports folder: ``$SHOPCAST_REPORTS_DIR`` if set, else ``<project>/reports``."""
+    return Path(os.environ.get("SHOPCAST_REPORTS_DIR", PROJ_ROOT / "reports")).resolve()

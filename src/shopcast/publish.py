@@ -1,0 +1,94 @@
+"""The one helper both layers share: notebooks publish headline values, loaders record inputs.
+
+Inside a Jupyter kernel each call emits a display output with a shopcast MIME type; the runner
+reads these back from the executed notebook (as scrapbook's ``glue`` does) into ``run.json`` and the
+report's header. HTML exporters ignore the MIME type, so nothing shows in the report. Outside a
+kernel (a plain Python session, a test) the calls only validate and remember their values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+HEADLINE_MIME = "application/vnd.shopcast.headline+json"
+INPUT_MIME = "application/vnd.shopcast.input+json"
+
+#: What this process has published, for callers outside a kernel.
+published: dict[str, Any] = {}
+inputs: dict[str, str] = {}
+
+
+class PublishError(TypeError):
+    """A headline value is not JSON-serialisable (raised inside the notebook)."""
+
+
+def _plain(value: Any, name: str) -> Any:
+    """``value`` as plain JSON types; numpy scalars and arrays are unwrapped."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v, name) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, name) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise PublishError(
+        f"headline value {name!r} is a {type(value).__name__}, which is not JSON-serialisable; "
+        "publish a number, string, bool, list or dict of those (e.g. float(x))."
+    )
+
+
+def _emit(mime: str, payload: dict[str, Any]) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python without IPython
+        return
+    if get_ipython() is not None:
+        display({mime: payload}, raw=True)
+
+
+def publish(name: str, value: Any, label: str | None = None, fmt: str | None = None) -> Any:
+    """Publish one headline value of a report.
+
+    Args:
+        name: a stable key, e.g. ``"probability_of_goal"``.
+        value: a JSON-serialisable value (numpy scalars are accepted and unwrapped).
+        label: words for a reader, shown in the report header and the gallery.
+        fmt: a Python format spec for display, e.g. ``".1%"`` or ``",.0f"``.
+
+    Returns:
+        The value as published (plain JSON types).
+
+    Raises:
+        PublishError: when the value cannot be written as JSON.
+    """
+    plain = _plain(value, name)
+    json.dumps(plain, allow_nan=False)
+    published[name] = plain
+    _emit(HEADLINE_MIME, {"name": name, "value": plain, "label": label or name, "fmt": fmt})
+    return plain
+
+
+def sha256(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_input(path: str | Path) -> str:
+    """Record that a data file was read; returns its SHA-256 (shown in the report's provenance)."""
+    resolved = str(Path(path).resolve())
+    digest = sha256(resolved)
+    inputs[resolved] = digest
+    _emit(INPUT_MIME, {"path": resolved, "sha256": digest})
+    return digest
