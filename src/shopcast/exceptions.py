@@ -46,8 +46,9 @@ class DataError(ShopcastError):
         problem: what is wrong and what is allowed.
     """
 
-    def __init__(self, file: object, problem: str, row: int | None = None,
-                 column: str | None = None):
+    def __init__(
+        self, file: object, problem: str, row: int | None = None, column: str | None = None
+    ):
         self.file, self.problem, self.row, self.column = str(file), problem, row, column
         where = str(file)
         if row is not None:

@@ -92,3 +92,19 @@ def record_input(path: str | Path) -> str:
     inputs[resolved] = digest
     _emit(INPUT_MIME, {"path": resolved, "sha256": digest})
     return digest
+
+
+def format_value(value: Any, fmt: str | None = None) -> str:
+    """A headline value as a reader sees it, using its published format spec when it has one."""
+    if value is None:
+        return "n/a"
+    if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return format(value, fmt)
+        except (ValueError, TypeError):
+            pass
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    if isinstance(value, list):
+        return ", ".join(format_value(v, fmt) for v in value)
+    return str(value)

@@ -1,0 +1,77 @@
+"""The project's own kernel, controlled by the runner.
+
+A scheduled run must never pick up a ``python3`` kernelspec found elsewhere on the machine
+(papermill #251, #761): the runner starts the kernel with the interpreter it is itself running
+in (the project's ``.venv``), whatever kernelspecs the user or the system have installed. The same
+interpreter backs the ``shopcast`` kernelspec that ``make setup`` installs into ``.venv`` for
+JupyterLab, so a notebook run by hand uses the same environment.
+
+Kernels talk over IPC sockets in a private temporary folder rather than TCP ports, so that
+kernels started in parallel cannot race for the same port (papermill #511).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+
+KERNEL_NAME = "shopcast"
+KERNEL_DISPLAY_NAME = "Python (shopcast)"
+
+
+def kernel_argv() -> list[str]:
+    """The command line of the project's kernel: this interpreter running ipykernel."""
+    return [
+        sys.executable,
+        "-Xfrozen_modules=off",
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+    ]
+
+
+class ProjectKernelSpecManager(KernelSpecManager):
+    """Resolves every kernel name to the project's own interpreter."""
+
+    def find_kernel_specs(self) -> dict[str, str]:
+        return {KERNEL_NAME: ""}
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        return KernelSpec(
+            argv=kernel_argv(),
+            display_name=KERNEL_DISPLAY_NAME,
+            language="python",
+            resource_dir="",
+            metadata={},
+            env={},
+        )
+
+
+def project_kernel_manager() -> AsyncKernelManager:
+    """A kernel manager for the project's kernel, on IPC sockets in a fresh private folder."""
+    sock_dir = Path(tempfile.mkdtemp(prefix="shopcast-kernel-"))
+    return AsyncKernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=ProjectKernelSpecManager(),
+        transport="ipc",
+        ip=str(sock_dir / "k"),
+    )
+
+
+def kill_kernel(km: AsyncKernelManager) -> None:
+    """Kill the kernel and everything it started (it runs in its own process group)."""
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None) if provisioner else None
+    if pid is None:
+        return
+    try:
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,329 @@
+"""Scenario parameters: reading, typed schemas per notebook, validation before any kernel starts.
+
+Parameters flow one way: ``params/<notebook>/<scenario>.yaml`` (flat YAML that plain
+``papermill -f`` also accepts) and ``-p KEY=VALUE`` overrides are merged over the notebook's own
+defaults (read with papermill's inspection), checked against the notebook's schema, and only then
+handed to papermill. papermill itself only warns on an unknown parameter; shopcast refuses it.
+
+A notebook with a registered schema (:data:`SCHEMAS`) is checked field by field, with ranges and
+cross-field rules. Any other notebook gets a schema inferred from the types of its defaults.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from papermill.inspection import inspect_notebook
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from shopcast.exceptions import ParameterError, closest
+
+NOTEBOOK_DEFAULT = "the notebook's parameters cell"
+COMMAND_LINE = "-p on the command line"
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def load_params_file(path: str | Path) -> dict[str, Any]:
+    """Read one flat YAML scenario file (safe loading only).
+
+    Raises:
+        ParameterError: the file is missing, is not YAML, is not a flat mapping, or holds an
+            unquoted date (papermill would pass it as code, not as a string).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError("--params", str(path), "an existing YAML file", file=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParameterError(
+            "(file)",
+            f"invalid YAML{where}",
+            "a flat YAML mapping of parameter: value",
+            file=str(path),
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(
+            "(file)", type(data).__name__, "a flat YAML mapping of parameter: value", file=str(path)
+        )
+    for key, value in data.items():
+        _check_plain(str(key), value, str(path))
+    return {str(k): v for k, v in data.items()}
+
+
+def _check_plain(key: str, value: Any, origin: str) -> None:
+    if isinstance(value, (dt.date, dt.datetime)):
+        raise ParameterError(
+            key,
+            value.isoformat(),
+            f'a quoted ISO date string, e.g. {key}: "{value.isoformat()}" (unquoted, papermill '
+            "would pass it to the notebook as code, not as a date)",
+            file=origin,
+        )
+    if isinstance(value, dict):
+        raise ParameterError(
+            key, value, "a plain value or a list (scenario files are flat)", file=origin
+        )
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list, dt.date)):
+                raise ParameterError(
+                    key, value, "a list of plain values (numbers or strings)", file=origin
+                )
+
+
+def parse_cli_param(text: str) -> tuple[str, Any]:
+    """Parse one ``-p KEY=VALUE``; the value is read as YAML, a bare date becomes an ISO string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ParameterError("-p", text, "KEY=VALUE, e.g. -p seed=7", file=COMMAND_LINE)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    _check_plain(key.strip(), value, COMMAND_LINE)
+    return key.strip(), value
+
+
+# ----------------------------------------------------------------------------- notebook side
+
+
+@dataclass(frozen=True)
+class NotebookParameter:
+    """One parameter of a notebook's ``parameters`` cell."""
+
+    name: str
+    type_name: str
+    default: Any
+    help: str
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
+    """The parameters declared in a notebook's ``parameters`` cell, with literal defaults.
+
+    Raises:
+        ParameterError: the notebook has no ``parameters`` cell, or a default is not a literal.
+    """
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise ParameterError("NOTEBOOK", str(notebook), "an existing .ipynb file")
+    found = inspect_notebook(str(notebook))
+    if not found:
+        raise ParameterError(
+            "(parameters cell)",
+            "missing",
+            "a code cell tagged 'parameters' (JupyterLab: Property Inspector > Cell Tags)",
+            file=str(notebook),
+        )
+    out = {}
+    for name, info in found.items():
+        try:
+            default = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            raise ParameterError(
+                name,
+                info["default"],
+                "a literal default (number, string, bool, list) in the parameters cell",
+                file=str(notebook),
+            ) from None
+        out[name] = NotebookParameter(name, info["inferred_type_name"], default, info["help"])
+    return out
+
+
+# ----------------------------------------------------------------------------- schemas
+
+
+class NotebookParams(BaseModel):
+    """Base of every notebook's parameter schema: strict types, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _iso(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an ISO date like 2023-01-01, got {value!r}") from None
+
+
+ISODate = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date, YYYY-MM-DD")
+
+
+class GmvGoalForecastParams(NotebookParams):
+    """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
+
+    coverage: Literal["global", "southeast_asia", "outside_southeast_asia", "united_states"]
+    data_file: str
+    data_segment: str
+    goal_target_usd: float = Field(gt=0)
+    goal_start: str = ISODate
+    goal_end: str = ISODate
+    goal_multiple: float = Field(gt=0)
+    base_start: str = ISODate
+    base_end: str = ISODate
+    horizon_months: int = Field(ge=1, le=120)
+    growth: Literal["linear", "logistic"]
+    cap_usd_per_month: float = Field(gt=0)
+    changepoint_prior_scale: float = Field(gt=0, le=10)
+    festival_effects: bool
+    ad_growth_per_month: float = Field(ge=-0.5, le=1.0)
+    model: Literal["prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto"]
+    n_draws: int = Field(ge=1, le=1000)
+    n_samples: int = Field(ge=100, le=20000)
+    seed: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _windows(self) -> GmvGoalForecastParams:
+        start, end = _iso(self.goal_start, "goal_start"), _iso(self.goal_end, "goal_end")
+        base_start, base_end = _iso(self.base_start, "base_start"), _iso(self.base_end, "base_end")
+        if end < start:
+            raise ValueError("goal_end must not be before goal_start")
+        if base_end < base_start:
+            raise ValueError("base_end must not be before base_start")
+        return self
+
+
+class SellerThresholdsParams(NotebookParams):
+    """Parameters of ``notebooks/seller_thresholds.ipynb``."""
+
+    data_file: str
+    data_form: Literal["facts", "brackets", "microdata"]
+    family: Literal["lognormal", "pareto", "lognormal_pareto"]
+    thresholds: list[float] = Field(min_length=1)
+    threshold_of_interest: float = Field(ge=0)
+    n_sellers: int = Field(ge=100, le=5_000_000)
+    months: int = Field(ge=1, le=120)
+    drift: float = Field(ge=-1, le=1)
+    volatility: float = Field(ge=0, le=2)
+    entry_rate: float = Field(ge=0, le=1)
+    reallocation_rate: float = Field(ge=0, le=1)
+    review_months: list[int]
+    n_boot: int = Field(ge=10, le=5000)
+    seed: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> SellerThresholdsParams:
+        t = self.thresholds
+        if any(b <= a for a, b in zip(t, t[1:], strict=False)) or t[0] < 0:
+            raise ValueError("thresholds must be non-negative and strictly increasing")
+        if any(m < 1 or m > self.months for m in self.review_months):
+            raise ValueError(f"review_months must lie between 1 and months={self.months}")
+        return self
+
+
+#: Registered schemas, by notebook file stem. Other notebooks get an inferred schema.
+SCHEMAS: dict[str, type[NotebookParams]] = {
+    "gmv_goal_forecast": GmvGoalForecastParams,
+    "seller_thresholds": SellerThresholdsParams,
+}
+
+_PY_TYPES = {bool: bool, int: int, float: float, str: str, list: list}
+
+
+def _inferred_schema(stem: str, params: dict[str, NotebookParameter]) -> type[NotebookParams]:
+    fields: dict[str, Any] = {}
+    for name, p in params.items():
+        kind = type(p.default)
+        if kind is float:
+            fields[name] = (float, ...)
+        elif kind in _PY_TYPES:
+            fields[name] = (kind, ...)
+        else:
+            fields[name] = (Any, ...)
+    return create_model(f"{stem}_params", __base__=NotebookParams, **fields)
+
+
+def schema_for(notebook: str | Path) -> type[NotebookParams] | None:
+    """The registered schema of a notebook, or None (an inferred one is used then)."""
+    return SCHEMAS.get(Path(notebook).stem)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@dataclass
+class ResolvedParams:
+    """Validated parameters of one run.
+
+    Attributes:
+        values: every parameter's effective value (defaults merged with the overrides).
+        overrides: only the values set by files or ``-p`` (what papermill injects).
+        origins: where each effective value came from.
+    """
+
+    values: dict[str, Any]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+
+
+def _describe_allowed(err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    if err["type"] == "literal_error" and "expected" in ctx:
+        return f"one of {ctx['expected']}"
+    return err["msg"].replace("Input should be", "a value that is").replace("Value error, ", "")
+
+
+def validate(notebook: str | Path, layers: list[tuple[str, dict[str, Any]]]) -> ResolvedParams:
+    """Merge parameter layers over the notebook's defaults and check them.
+
+    Args:
+        notebook: the notebook's path.
+        layers: ``(origin, mapping)`` pairs applied in order, later ones winning; the origin
+            (a file name or :data:`COMMAND_LINE`) is named in any error.
+
+    Returns:
+        The resolved parameters.
+
+    Raises:
+        ParameterError: an unknown key (with the known keys and the closest match), a wrong type,
+            an out-of-range value or a broken cross-field rule, naming the origin of the value.
+    """
+    declared = notebook_parameters(notebook)
+    values = {name: p.default for name, p in declared.items()}
+    origins = dict.fromkeys(declared, NOTEBOOK_DEFAULT)
+    overrides: dict[str, Any] = {}
+    for origin, mapping in layers:
+        for key, value in mapping.items():
+            if key not in declared:
+                near = closest(key, declared)
+                hint = f' Did you mean "{near}"?' if near else ""
+                raise ParameterError(
+                    key,
+                    value,
+                    f"a parameter of {Path(notebook).name}; known: {', '.join(sorted(declared))}."
+                    + hint,
+                    file=origin,
+                )
+            values[key], origins[key], overrides[key] = value, origin, value
+    schema = schema_for(notebook) or _inferred_schema(Path(notebook).stem, declared)
+    try:
+        schema.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "(combination)"
+        if key == "(combination)":
+            message = _describe_allowed(err)
+            culprits = [k for k in values if k in message]
+            origin = ", ".join(sorted({origins[k] for k in culprits})) or None
+            shown = {k: values[k] for k in culprits}
+            raise ParameterError(key, shown, message, file=origin) from None
+        value = values.get(key, err.get("input"))
+        raise ParameterError(key, value, _describe_allowed(err), file=origins.get(key)) from None
+    for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(key, value, "a finite number", file=origins[key])
+    return ResolvedParams(values=values, overrides=overrides, origins=origins)

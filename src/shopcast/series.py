@@ -1,0 +1,271 @@
+"""A user's own GMV file: validate it and aggregate it to a monthly series.
+
+The file is a CSV with a header and the columns ``date`` (ISO ``YYYY-MM-DD``), ``gmv`` (US dollars,
+plain digits) and optionally ``segment`` (e.g. a market or a category). Its grain (daily, weekly or
+monthly) is inferred from the spacing of the dates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopcast.anchors import read_lines
+from shopcast.exceptions import DataError
+from shopcast.publish import record_input
+
+MIN_MONTHS = 12
+GRAINS = ("daily", "weekly", "monthly")
+
+
+def _lines(lines) -> str:
+    lines = [str(int(n)) for n in lines]
+    more = f" and {len(lines) - 10} more" if len(lines) > 10 else ""
+    return ", ".join(lines[:10]) + more
+
+
+def _raise(path: Path, rows: pd.DataFrame, column: str | None, problem: str) -> None:
+    plural = "s" if len(rows) > 1 else ""
+    raise DataError(
+        path,
+        f"{problem} (line{plural} {_lines(rows['line'])})",
+        row=int(rows["line"].iloc[0]),
+        column=column,
+    )
+
+
+def _infer_grain(path: Path, dates: pd.Series, label: str) -> str:
+    gaps = dates.diff().dt.days.dropna()
+    if gaps.empty:
+        raise DataError(path, f"{label}has a single date; at least {MIN_MONTHS} months are needed")
+    typical = float(gaps.median())
+    if typical <= 1:
+        return "daily"
+    if 6 <= typical <= 8:
+        return "weekly"
+    if 27 <= typical <= 32:
+        return "monthly"
+    raise DataError(
+        path,
+        f"{label}cannot infer the grain: dates are typically {typical:g} days "
+        "apart; use one row per day, per week (7 days apart) or per month",
+    )
+
+
+def _check_spacing(path: Path, part: pd.DataFrame, grain: str, label: str) -> None:
+    """Reject gaps and irregular steps, naming the rows on both sides."""
+    if grain == "monthly":
+        months = part["date"].dt.year * 12 + part["date"].dt.month
+        step, expected, unit = months.diff(), 1, "months"
+    else:
+        step = part["date"].diff().dt.days
+        expected, unit = (1, "days") if grain == "daily" else (7, "days")
+    bad = step.notna() & (step != expected)
+    if bad.any():
+        at = np.flatnonzero(bad.to_numpy())[0]
+        before, after = part.iloc[at - 1], part.iloc[at]
+        shown = sorted(
+            {int(part["line"].iloc[i]) for k in np.flatnonzero(bad.to_numpy()) for i in (k - 1, k)}
+        )
+        raise DataError(
+            path,
+            f"{label}{grain} data must have one row every {expected} {unit.rstrip('s')}"
+            f"{'s' if expected > 1 else ''}; there is a step of {int(step.iloc[at])} {unit} "
+            "between "
+            f"{before['date']:%Y-%m-%d} (line {before['line']}) and {after['date']:%Y-%m-%d} "
+            f"(line {after['line']}); fill the missing rows (0 if there were no sales) "
+            f"(lines {_lines(shown)})",
+            row=int(after["line"]),
+            column="date",
+        )
+
+
+def _monthly_totals(part: pd.DataFrame, grain: str) -> tuple[pd.Series, list[pd.Timestamp]]:
+    """Complete-month totals of one segment, and the partial months dropped."""
+    if grain == "monthly":
+        months = part["date"].dt.to_period("M").dt.to_timestamp()
+        return pd.Series(part["gmv"].to_numpy(), index=pd.DatetimeIndex(months)), []
+    span = 1 if grain == "daily" else 7
+    # Spread each row uniformly over the days it covers, then add up by calendar month.
+    days = np.repeat(part["date"].to_numpy(), span) + np.tile(
+        np.arange(span).astype("timedelta64[D]"), len(part)
+    )
+    daily = pd.Series(np.repeat(part["gmv"].to_numpy() / span, span), index=pd.DatetimeIndex(days))
+    months = daily.index.to_period("M")
+    totals = daily.groupby(months).sum()
+    counted = daily.groupby(months).size()
+    complete = counted.to_numpy() == counted.index.days_in_month
+    index = totals.index.to_timestamp()
+    dropped = list(index[~complete])
+    return pd.Series(totals.to_numpy()[complete], index=index[complete]), dropped
+
+
+def load_gmv_csv(
+    path: str | Path, segment: str | None = None, *, min_months: int = MIN_MONTHS
+) -> pd.Series:
+    """Load a user's GMV file and aggregate it to calendar-month totals.
+
+    The file has a header and columns ``date`` (ISO ``YYYY-MM-DD``), ``gmv`` (US dollars, plain
+    digits, >= 0) and optionally ``segment``. The grain is inferred from the dates' typical
+    spacing:
+
+    - daily: one row per day, ``gmv`` is that day's GMV;
+    - weekly: one row per 7 days, ``date`` is the *first* day of the week the row covers; a week
+      straddling two months is split between them pro rata by days (uniform within the week);
+    - monthly: one row per calendar month (any day of the month may label it), ``gmv`` is the
+      month's total.
+
+    Partial months are dropped, not scaled: at daily or weekly grain only calendar months whose
+    every day is covered by the data are kept, so a first or last month that is only partly in the
+    file is left out (the dropped months are listed in ``series.attrs["dropped_partial_months"]``).
+
+    Segments: with ``segment`` given, only that segment's rows are used. With ``segment=None`` and
+    a ``segment`` column, each segment is validated on its own and their monthly totals are added
+    up over the complete months common to all segments (other months are dropped and listed).
+
+    Args:
+        path: the CSV file.
+        segment: the segment to keep, or None for the total of all segments.
+        min_months: the fewest complete months accepted (a yearly cycle needs 12).
+
+    Returns:
+        Monthly GMV: float Series named ``gmv`` (or the segment), indexed by a month-start
+        ``DatetimeIndex`` named ``month`` with freq ``MS``. ``attrs`` holds ``grain``,
+        ``dropped_partial_months`` (ISO months), ``segment`` and ``path``.
+
+    Raises:
+        DataError: a missing column, an unparseable date, a non-numeric or negative ``gmv``, a
+            duplicate date (within a segment), a gap or irregular step, a mix of grains, an
+            unknown segment, or fewer than ``min_months`` complete months. The message names the
+            file and the offending lines (header = line 1).
+    """
+    path = Path(path)
+    frame = read_lines(path)
+    frame.columns = [c if c == "line" else c.lower() for c in frame.columns]
+    for column in ("date", "gmv"):
+        if column not in frame.columns:
+            raise DataError(
+                path,
+                f"missing column {column!r}; the header needs date, gmv "
+                f"(optional: segment); found {', '.join(frame.columns[1:])}",
+                row=1,
+                column=column,
+            )
+    if frame.empty:
+        raise DataError(path, "no data rows after the header")
+    has_segments = "segment" in frame.columns
+    if segment is not None:
+        if not has_segments:
+            raise DataError(
+                path,
+                f"segment {segment!r} was asked for but the file has no "
+                "'segment' column; pass segment=None",
+                row=1,
+                column="segment",
+            )
+        known = sorted(frame["segment"].str.strip().unique())
+        if segment not in known:
+            raise DataError(
+                path,
+                f"segment {segment!r} is not in the file; segments: {', '.join(known)}",
+                column="segment",
+            )
+    frame["segment"] = frame["segment"].str.strip() if has_segments else ""
+
+    text = frame["date"].str.strip()
+    frame["date"] = pd.to_datetime(
+        text.where(text.str.match(r"^\d{4}-\d{2}-\d{2}$")), format="%Y-%m-%d", errors="coerce"
+    )
+    bad = frame.loc[frame["date"].isna()]
+    if len(bad):
+        _raise(
+            path,
+            bad,
+            "date",
+            f"date {text[bad.index[0]]!r} is not an ISO date; write YYYY-MM-DD, e.g. 2023-01-31",
+        )
+    raw = frame["gmv"].str.strip()
+    frame["gmv"] = pd.to_numeric(raw.where(raw != ""), errors="coerce")
+    bad = frame.loc[frame["gmv"].isna() | ~np.isfinite(frame["gmv"].fillna(0.0))]
+    if len(bad):
+        _raise(
+            path,
+            bad,
+            "gmv",
+            f"gmv {raw[bad.index[0]]!r} is not a number; write plain "
+            "digits such as 1234.5 (no thousands separators or currency signs, 0 for none)",
+        )
+    bad = frame.loc[frame["gmv"] < 0]
+    if len(bad):
+        _raise(
+            path,
+            bad,
+            "gmv",
+            f"gmv {raw[bad.index[0]]!r} is negative; GMV is >= 0 (book "
+            "refunds against the day of sale or leave them out)",
+        )
+    if segment is not None:
+        frame = frame.loc[frame["segment"] == segment]
+    dup = frame.loc[frame.duplicated(["segment", "date"], keep=False)]
+    if len(dup):
+        which = f" in segment {dup['segment'].iloc[0]!r}" if has_segments else ""
+        _raise(
+            path,
+            dup,
+            "date",
+            f"date {dup['date'].iloc[0]:%Y-%m-%d} appears more than "
+            f"once{which}; keep one row per date (and segment)",
+        )
+
+    grains, series, dropped = set(), [], set()
+    for name, part in frame.groupby("segment", sort=True):
+        part = part.sort_values("date")
+        label = f"segment {name!r}: " if has_segments else ""
+        grain = _infer_grain(path, part["date"], label)
+        if grain == "monthly":
+            same_month = part.loc[part["date"].dt.to_period("M").duplicated(keep=False)]
+            if len(same_month):
+                _raise(
+                    path,
+                    same_month,
+                    "date",
+                    f"{label}monthly data has two rows in "
+                    f"{same_month['date'].iloc[0]:%Y-%m}; keep one row per month",
+                )
+        _check_spacing(path, part, grain, label)
+        grains.add(grain)
+        totals, partial = _monthly_totals(part, grain)
+        series.append(totals)
+        dropped.update(partial)
+    if len(grains) > 1:
+        raise DataError(
+            path,
+            f"segments mix grains ({', '.join(sorted(grains))}); give every segment the same grain",
+            column="date",
+        )
+    common = series[0].index
+    for s in series[1:]:
+        common = common.intersection(s.index)
+    for s in series:
+        dropped.update(s.index.difference(common))
+    monthly = sum(s.reindex(common) for s in series).astype(float)
+    if len(monthly) < min_months:
+        months = ", ".join(f"{m:%Y-%m}" for m in sorted(dropped))
+        dropped_text = f"; partial months dropped: {months}" if dropped else ""
+        raise DataError(
+            path,
+            f"only {len(monthly)} complete months of data; at least "
+            f"{min_months} are needed to fit a yearly pattern{dropped_text}",
+        )
+    monthly.index = pd.DatetimeIndex(monthly.index, freq="MS", name="month")
+    monthly.name = segment or "gmv"
+    monthly.attrs.update(
+        grain=grains.pop(),
+        segment=segment,
+        path=str(path.resolve()),
+        dropped_partial_months=[f"{m:%Y-%m}" for m in sorted(dropped)],
+    )
+    record_input(path)
+    return monthly
