@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import nbformat
 import yaml
 from papermill.inspection import inspect_notebook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
@@ -122,6 +123,7 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     if not notebook.is_file():
         raise ParameterError("NOTEBOOK", str(notebook), "an existing .ipynb file")
     found = inspect_notebook(str(notebook))
+    _check_all_parsed(notebook, found)
     if not found:
         raise ParameterError(
             "(parameters cell)",
@@ -142,6 +144,29 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
             ) from None
         out[name] = NotebookParameter(name, info["inferred_type_name"], default, info["help"])
     return out
+
+
+def _check_all_parsed(notebook: Path, found: dict[str, Any]) -> None:
+    """Refuse a parameter that Python sees but papermill cannot parse (it would be dropped)."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError as exc:
+                raise ParameterError("(parameters cell)", exc.text, f"valid Python ({exc.msg})",
+                                     file=str(notebook)) from None
+            lines = cell.source.splitlines()
+            for node in tree.body:
+                names = [t.id for t in getattr(node, "targets", [getattr(node, "target", None)])
+                         if isinstance(t, ast.Name)]
+                for name in names:
+                    if name not in found:
+                        raise ParameterError(
+                            name, lines[node.lineno - 1],
+                            "a line papermill can parse: write numbers without '_' separators "
+                            "and keep '=' and quote characters out of the # comment",
+                            file=str(notebook))
 
 
 # ----------------------------------------------------------------------------- schemas
@@ -321,6 +346,10 @@ def validate(notebook: str | Path, layers: list[tuple[str, dict[str, Any]]]) -> 
             origin = ", ".join(sorted({origins[k] for k in culprits})) or None
             shown = {k: values[k] for k in culprits}
             raise ParameterError(key, shown, message, file=origin) from None
+        if err["type"] == "missing":
+            raise ParameterError(key, "(not declared)", f"declared in the parameters cell of "
+                                 f"{Path(notebook).name}: the schema {schema.__name__} requires "
+                                 "it", file=str(notebook)) from None
         value = values.get(key, err.get("input"))
         raise ParameterError(key, value, _describe_allowed(err), file=origins.get(key)) from None
     for key, value in values.items():
