@@ -1,0 +1,47 @@
+# shopcast: `make report` and `make test` do all the set-up on a fresh machine with Python 3.11.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup report test test-fast lint format lab bench clean-reports
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m ipykernel install --sys-prefix --name shopcast --display-name "Python (shopcast)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install (a no-op while requirements are unchanged)
+
+report: setup ## render every default scenario into reports/ (with reports/index.html)
+	$(BIN)/shopcast batch
+
+test: setup ## the whole suite, end-to-end runs and browser checks included
+	$(BIN)/python -m pytest -q
+
+test-fast: setup ## the suite without the slow end-to-end runs
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: setup ## ruff: lint and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: setup ## ruff: fix what can be fixed, format
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+lab: setup ## JupyterLab on notebooks/ with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: setup ## run the benchmark scripts (they print their figures)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-reports: ## delete everything under reports/
+	rm -rf reports/*/ reports/index.html
