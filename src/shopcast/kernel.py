@@ -12,6 +12,7 @@ kernels started in parallel cannot race for the same port (papermill #511).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -43,7 +44,7 @@ class ProjectKernelSpecManager(KernelSpecManager):
     def find_kernel_specs(self) -> dict[str, str]:
         return {KERNEL_NAME: ""}
 
-    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002 - one kernel
         return KernelSpec(
             argv=kernel_argv(),
             display_name=KERNEL_DISPLAY_NAME,
@@ -71,7 +72,5 @@ def kill_kernel(km: AsyncKernelManager) -> None:
     pid = getattr(provisioner, "pid", None) if provisioner else None
     if pid is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(os.getpgid(pid), signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,12 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     notebook = Path(notebook)
     if not notebook.is_file():
         raise ParameterError("NOTEBOOK", str(notebook), "an existing .ipynb file")
-    found = inspect_notebook(str(notebook))
+    try:
+        found = inspect_notebook(str(notebook))
+    except ValueError as exc:  # papermill: no kernelspec, unknown language
+        raise ParameterError("(kernelspec)", str(exc), "a notebook whose kernel is 'Python "
+                             "(shopcast)' (JupyterLab: Kernel > Change Kernel)",
+                             file=str(notebook)) from None
     _check_all_parsed(notebook, found)
     if not found:
         raise ParameterError(
@@ -154,19 +160,25 @@ def _check_all_parsed(notebook: Path, found: dict[str, Any]) -> None:
             try:
                 tree = ast.parse(cell.source)
             except SyntaxError as exc:
-                raise ParameterError("(parameters cell)", exc.text, f"valid Python ({exc.msg})",
-                                     file=str(notebook)) from None
+                raise ParameterError(
+                    "(parameters cell)", exc.text, f"valid Python ({exc.msg})", file=str(notebook)
+                ) from None
             lines = cell.source.splitlines()
             for node in tree.body:
-                names = [t.id for t in getattr(node, "targets", [getattr(node, "target", None)])
-                         if isinstance(t, ast.Name)]
+                names = [
+                    t.id
+                    for t in getattr(node, "targets", [getattr(node, "target", None)])
+                    if isinstance(t, ast.Name)
+                ]
                 for name in names:
                     if name not in found:
                         raise ParameterError(
-                            name, lines[node.lineno - 1],
-                            "a line papermill can parse: write numbers without '_' separators "
-                            "and keep '=' and quote characters out of the # comment",
-                            file=str(notebook))
+                            name,
+                            lines[node.lineno - 1],
+                            "a line papermill can parse: keep '=' and quote characters out of "
+                            "the # comment",
+                            file=str(notebook),
+                        )
 
 
 # ----------------------------------------------------------------------------- schemas
@@ -243,7 +255,7 @@ class SellerThresholdsParams(NotebookParams):
     @model_validator(mode="after")
     def _increasing(self) -> SellerThresholdsParams:
         t = self.thresholds
-        if any(b <= a for a, b in zip(t, t[1:], strict=False)) or t[0] < 0:
+        if any(b <= a for a, b in itertools.pairwise(t)) or t[0] < 0:
             raise ValueError("thresholds must be non-negative and strictly increasing")
         if any(m < 1 or m > self.months for m in self.review_months):
             raise ValueError(f"review_months must lie between 1 and months={self.months}")
@@ -347,9 +359,14 @@ def validate(notebook: str | Path, layers: list[tuple[str, dict[str, Any]]]) -> 
             shown = {k: values[k] for k in culprits}
             raise ParameterError(key, shown, message, file=origin) from None
         if err["type"] == "missing":
-            raise ParameterError(key, "(not declared)", f"declared in the parameters cell of "
-                                 f"{Path(notebook).name}: the schema {schema.__name__} requires "
-                                 "it", file=str(notebook)) from None
+            raise ParameterError(
+                key,
+                "(not declared)",
+                f"declared in the parameters cell of "
+                f"{Path(notebook).name}: the schema {schema.__name__} requires "
+                "it",
+                file=str(notebook),
+            ) from None
         value = values.get(key, err.get("input"))
         raise ParameterError(key, value, _describe_allowed(err), file=origins.get(key)) from None
     for key, value in values.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from typing import Any
 
 import nbformat
@@ -29,7 +30,8 @@ CSS = """
 .sc-status{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}
 .sc-ok{background:#1a7f37}.sc-failed{background:#cf222e}
 .sc-heads{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
-.sc-head{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;min-width:150px}
+.sc-head{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;
+ min-width:150px}
 .sc-head .v{font-size:1.35em;font-weight:700}.sc-head .l{color:#57606a;font-size:.85em}
 .sc-card table{border-collapse:collapse;font-size:.85em}
 .sc-card td,.sc-card th{border:1px solid #d0d7de;padding:2px 8px;text-align:left;vertical-align:top}
@@ -38,23 +40,45 @@ CSS = """
  max-width:1100px;margin:16px auto;font-family:system-ui,sans-serif}
 .sc-banner pre{white-space:pre-wrap;background:#fff;padding:8px;border:1px solid #d0d7de;
  font-size:.85em;overflow-x:auto}
+.sc-head .r{color:#24292f;font-size:.85em}
+.jp-RenderedHTMLCommon table{font-size:12px;table-layout:auto}
+.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{text-align:left;max-width:36em;
+ white-space:normal;vertical-align:top}
 .sc-foot{max-width:1100px;margin:24px auto;color:#57606a;font:12px system-ui,sans-serif}
 """
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
+    return f"<table>{body}</table>" if rows else ""
+
+
+def _shown(item: dict[str, Any]) -> str:
+    return format_value(item.get("value"), item.get("fmt"))
 
 
 def headline_cards(headline: dict[str, dict[str, Any]]) -> str:
-    """Headline values as cards (shared with the gallery)."""
+    """Headline values as cards (shared with the gallery).
+
+    A value ``x`` published with siblings ``x_p10`` and ``x_p90`` is shown as one card with its
+    P10-P90 range underneath.
+    """
     cards = []
     for name, item in headline.items():
-        shown = format_value(item.get("value"), item.get("fmt"))
+        base = name.removesuffix("_p10").removesuffix("_p90")
+        if base != name and base in headline:
+            continue
+        shown = _shown(item)
+        low, high = headline.get(f"{name}_p10"), headline.get(f"{name}_p90")
+        band = ""
+        if low and high:
+            band = (
+                f'<div class="r">P10-P90: {html.escape(_shown(low))} to '
+                f"{html.escape(_shown(high))}</div>"
+            )
         cards.append(
             f'<div class="sc-head" data-headline="{html.escape(name)}">'
-            f'<div class="v">{html.escape(shown)}</div>'
+            f'<div class="v">{html.escape(shown)}</div>{band}'
             f'<div class="l">{html.escape(item.get("label") or name)}</div></div>'
         )
     return f'<div class="sc-heads">{"".join(cards)}</div>' if cards else ""
@@ -134,7 +158,8 @@ def failure_banner(record: dict[str, Any]) -> str:
     return (
         '<section class="sc-banner" id="shopcast-error">'
         f"<h2>This run failed: {html.escape(error.get('kind', 'error'))}</h2>"
-        f"<p><b>{html.escape(error.get('ename', ''))}</b>: {html.escape(error.get('evalue', ''))}</p>"
+        f"<p><b>{html.escape(error.get('ename', ''))}</b>: "
+        f"{html.escape(error.get('evalue', ''))}</p>"
         f"{cell}<details open><summary>Traceback</summary><pre>{html.escape(trace)}</pre>"
         "</details><p>The last good report of this scenario is unchanged; "
         "its link is in the gallery (reports/index.html).</p></section>"
@@ -193,4 +218,14 @@ def render_html(nb: nbformat.NotebookNode, record: dict[str, Any]) -> str:
         "metadata": {"name": record.get("title", record["notebook"])},
     }
     body, _ = exporter.from_notebook_node(_for_readers(nb), resources=resources)
-    return body
+    return _strip_style_comments(body)
+
+
+def _strip_style_comments(page: str) -> str:
+    """Drop CSS comments (the lab theme's carry credit URLs): no external URL stays in a page."""
+    return re.sub(
+        r"(<style[^>]*>)(.*?)(</style>)",
+        lambda m: m.group(1) + re.sub(r"/\*.*?\*/", "", m.group(2), flags=re.S) + m.group(3),
+        page,
+        flags=re.S,
+    )

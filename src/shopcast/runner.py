@@ -425,7 +425,7 @@ def execute(
     )
     try:
         atomic_write(run_dir / REPORT_NAME, render.render_html(nb, record))
-    except Exception as exc:  # noqa: BLE001 - a rendering bug must not lose the run record
+    except Exception as exc:
         log.exception("rendering the report failed")
         record["render_error"] = f"{type(exc).__name__}: {exc}"
     atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
@@ -446,12 +446,15 @@ def execute(
 
 
 def _locate_failing_cell(nb: nbformat.NotebookNode, error: dict[str, Any]) -> None:
-    """For a killed kernel: the cell that was running (papermill marks it 'running')."""
-    for index, cell in enumerate(nb.cells):
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status == "running":
-            error["cell_index"], error["source"] = index, cell.source
-            return
+    """For a killed or dead kernel: the cell that was running (the last one papermill started)."""
+    started = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    if started:
+        error["cell_index"], error["source"] = started[-1], nb.cells[started[-1]].source
 
 
 def _rebuild_gallery(root: Path) -> None:
@@ -459,7 +462,7 @@ def _rebuild_gallery(root: Path) -> None:
 
     try:
         gallery.write_index(root)
-    except Exception:  # noqa: BLE001 - the gallery must never fail a run
+    except Exception:
         log.exception("rebuilding %s failed", root / "index.html")
 
 

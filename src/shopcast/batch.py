@@ -1,0 +1,375 @@
+"""Run many scenarios at once: parallel, locked, incremental, with retention and a log per batch.
+
+Each scenario runs in its own ``shopcast run`` process (a crash cannot take the batch down, and
+no two runs share a working directory or a kernel), ``--workers`` at a time. Kernels talk over
+IPC sockets, so parallel runs do not race for ports (papermill #511). A batch continues past a
+failure and exits with :attr:`ExitCode.BATCH_FAILED` when any scenario failed. A second batch
+started while one holds the lock exits at once with :attr:`ExitCode.LOCKED`.
+
+A scenario whose notebook, parameters, data files and code are unchanged since its last
+successful run is skipped unless ``force``; the gallery says "unchanged since ...".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shopcast import gallery
+from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR, reports_dir
+from shopcast.exceptions import ShopcastError
+from shopcast.publish import format_value, sha256
+from shopcast.runner import (
+    DEFAULT_TIMEOUT_S,
+    LATEST_NAME,
+    RECORD_NAME,
+    ExitCode,
+    RunPlan,
+    atomic_write,
+    plan_run,
+    source_digest,
+)
+
+log = logging.getLogger("shopcast")
+
+LOCK_NAME = ".batch.lock"
+CHECKED_NAME = "checked.json"
+DEFAULT_KEEP = 20
+
+
+class BatchLocked(ShopcastError):
+    """Another batch is running on the same reports folder."""
+
+
+@dataclass
+class Outcome:
+    """One scenario's result in a batch."""
+
+    notebook: str
+    scenario: str
+    status: str
+    duration_s: float = 0.0
+    headline: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    exit_code: int = 0
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+def discover(params: list[str | Path] | None = None) -> list[tuple[Path, Path | None]]:
+    """``(notebook, params file)`` pairs: those named, else every scenario of every notebook.
+
+    A notebook with no ``params/<notebook>/`` folder runs once with its defaults.
+    """
+    if params:
+        pairs = []
+        for p in params:
+            path = Path(p).resolve()
+            pairs.append((NOTEBOOKS_DIR / f"{path.parent.name}.ipynb", path))
+        return pairs
+    pairs = []
+    for notebook in sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
+        files = sorted((PARAMS_DIR / notebook.stem).glob("*.yaml"))
+        pairs.extend((notebook, f) for f in files) if files else pairs.append((notebook, None))
+    return pairs
+
+
+# ----------------------------------------------------------------------------- incremental
+
+
+def fingerprint(plan: RunPlan, data_sha256: dict[str, str]) -> dict[str, Any]:
+    """What a run's result depends on: notebook, parameters, code and the data files it read."""
+    from shopcast.config import PROJ_ROOT
+
+    data = {}
+    for rel in data_sha256:
+        path = Path(rel) if Path(rel).is_absolute() else PROJ_ROOT / rel
+        data[rel] = sha256(path) if path.is_file() else "missing"
+    return {
+        "notebook_sha256": sha256(plan.notebook),
+        "parameters": plan.params.values,
+        "source_sha256": source_digest(),
+        "data_sha256": data,
+    }
+
+
+def last_success(root: Path, plan: RunPlan) -> dict[str, Any] | None:
+    """The run record ``latest`` points to, if any."""
+    record = root / plan.name / plan.scenario / LATEST_NAME / RECORD_NAME
+    try:
+        return json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def unchanged(root: Path, plan: RunPlan) -> dict[str, Any] | None:
+    """The last successful run's record when nothing it depends on has changed, else None."""
+    last = last_success(root, plan)
+    if not last or last.get("status") != "succeeded":
+        return None
+    before = {
+        "notebook_sha256": last.get("notebook_sha256"),
+        "parameters": last.get("parameters"),
+        "source_sha256": last.get("code_version", {}).get("source_sha256"),
+        "data_sha256": last.get("data_sha256", {}),
+    }
+    now = fingerprint(plan, before["data_sha256"])
+    return (
+        last
+        if json.dumps(now, sort_keys=True, default=str)
+        == json.dumps(before, sort_keys=True, default=str)
+        else None
+    )
+
+
+# ----------------------------------------------------------------------------- retention
+
+
+def prune(scenario_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` runs; never the one ``latest`` points to."""
+    latest = scenario_dir / LATEST_NAME
+    protected = os.readlink(latest) if latest.is_symlink() else None
+    runs = sorted(
+        (
+            p
+            for p in scenario_dir.iterdir()
+            if p.is_dir() and not p.is_symlink() and (p / RECORD_NAME).exists()
+        ),
+        key=lambda p: p.name,
+        reverse=True,
+    )
+    removed = []
+    for old in runs[keep:]:
+        if old.name != protected:
+            shutil.rmtree(old)
+            removed.append(old)
+    return removed
+
+
+# ----------------------------------------------------------------------------- lock
+
+
+class BatchLock:
+    """An exclusive, non-blocking lock on the reports folder (released when the process ends)."""
+
+    def __init__(self, root: Path):
+        self.path = root / LOCK_NAME
+        self.handle = None
+
+    def __enter__(self) -> BatchLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "unknown"
+            self.handle.close()
+            raise BatchLocked(
+                f"another batch is running on {self.path.parent} ({holder}); this one did "
+                "nothing. Wait for it to finish, or check that process if it looks stuck."
+            ) from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}")
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def _run_one(
+    notebook: Path, params_file: Path | None, timeout_s: float, root: Path, logfile
+) -> Outcome:
+    cmd = [
+        sys.executable,
+        "-m",
+        "shopcast.cli",
+        "-q",
+        "run",
+        str(notebook),
+        "--timeout",
+        str(timeout_s),
+    ]
+    if params_file:
+        cmd += ["--params", str(params_file)]
+    env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(root)}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    duration = time.perf_counter() - t0
+    scenario = params_file.stem if params_file else "default"
+    logfile.write(
+        f"\n=== {notebook.stem}/{scenario}: exit {proc.returncode} in {duration:.1f} s\n"
+        f"{proc.stdout}{proc.stderr}"
+    )
+    logfile.flush()
+    report = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    record: dict[str, Any] = {}
+    if report:
+        try:
+            record = json.loads((Path(report).parent / RECORD_NAME).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            record = {}
+    if proc.returncode == ExitCode.BAD_INPUT:
+        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "bad input"
+        return Outcome(
+            notebook.stem, scenario, "invalid", duration, detail=detail, exit_code=proc.returncode
+        )
+    status = record.get("status", "failed" if proc.returncode else "succeeded")
+    detail = (record.get("error") or {}).get("kind", "") if record else ""
+    return Outcome(
+        notebook.stem,
+        scenario,
+        status,
+        record.get("duration_s", duration),
+        record.get("headline", {}),
+        detail,
+        proc.returncode,
+    )
+
+
+def run_batch(
+    params: list[str | Path] | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    root: Path | None = None,
+    keep: int = DEFAULT_KEEP,
+) -> ExitCode:
+    """Run scenarios in parallel; print progress and a summary table; return the exit code."""
+    root = Path(root) if root else reports_dir()
+    workers = max(1, workers or os.cpu_count() or 1)
+    try:
+        lock = BatchLock(root).__enter__()
+    except BatchLocked as exc:
+        print(f"shopcast: {exc}", file=sys.stderr)
+        return ExitCode.LOCKED
+    try:
+        return _run_locked(root, discover(params), workers, force, timeout_s, keep)
+    finally:
+        lock.__exit__()
+
+
+def _run_locked(
+    root: Path,
+    pairs: list[tuple[Path, Path | None]],
+    workers: int,
+    force: bool,
+    timeout_s: float,
+    keep: int,
+) -> ExitCode:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_dir = root / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"batch-{stamp}.log"
+    outcomes: list[Outcome] = []
+    todo: list[tuple[Path, Path | None]] = []
+    for notebook, params_file in pairs:
+        scenario = params_file.stem if params_file else "default"
+        try:
+            plan = plan_run(notebook, [params_file] if params_file else [])
+        except ShopcastError as exc:
+            outcomes.append(
+                Outcome(
+                    notebook.stem,
+                    scenario,
+                    "invalid",
+                    detail=str(exc),
+                    exit_code=int(ExitCode.BAD_INPUT),
+                )
+            )
+            continue
+        last = None if force else unchanged(root, plan)
+        if last:
+            outcomes.append(
+                Outcome(
+                    plan.name,
+                    plan.scenario,
+                    "unchanged",
+                    0.0,
+                    last.get("headline", {}),
+                    f"since {last.get('started', '?')}",
+                )
+            )
+            atomic_write(
+                root / plan.name / plan.scenario / CHECKED_NAME,
+                json.dumps(
+                    {
+                        "checked": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        "unchanged_since": last.get("started"),
+                        "run_id": last.get("run_id"),
+                    }
+                ),
+            )
+            continue
+        todo.append((notebook, params_file))
+    total = len(todo)
+    print(
+        f"shopcast batch: {total} to run, {len(outcomes)} skipped or invalid, "
+        f"{workers} workers; log {log_path}",
+        file=sys.stderr,
+    )
+    t0 = time.perf_counter()
+    with (
+        open(log_path, "w", encoding="utf-8") as logfile,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        futures = [pool.submit(_run_one, nb, pf, timeout_s, root, logfile) for nb, pf in todo]
+        for done, future in enumerate(as_completed(futures), start=1):
+            out = future.result()
+            outcomes.append(out)
+            print(
+                f"[{done}/{total}] {out.notebook}/{out.scenario}: {out.status} "
+                f"({out.duration_s:.1f} s)",
+                file=sys.stderr,
+            )
+            if out.status == "succeeded":
+                stale = root / out.notebook / out.scenario / CHECKED_NAME
+                stale.unlink(missing_ok=True)
+    wall = time.perf_counter() - t0
+    for scenario_dir in {root / o.notebook / o.scenario for o in outcomes}:
+        if scenario_dir.is_dir():
+            prune(scenario_dir, keep)
+    gallery.write_index(root)
+    print(summary_table(outcomes))
+    failed = [o for o in outcomes if o.status not in ("succeeded", "unchanged")]
+    print(
+        f"{len(outcomes) - len(failed)} ok, {len(failed)} failed, wall {wall:.1f} s; "
+        f"gallery {root / 'index.html'}"
+    )
+    return ExitCode.BATCH_FAILED if failed else ExitCode.OK
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    """A plain-text table: notebook, scenario, status, duration, headline values."""
+    rows = [("notebook", "scenario", "status", "duration", "headline values")]
+    for o in sorted(outcomes, key=lambda o: (o.notebook, o.scenario)):
+        heads = "; ".join(
+            f"{k}={format_value(v.get('value'), v.get('fmt'))}"
+            for k, v in list(o.headline.items())[:4]
+        )
+        status = o.status + (f" ({o.detail})" if o.detail and o.status != "succeeded" else "")
+        rows.append((o.notebook, o.scenario, status, f"{o.duration_s:.1f} s", heads))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
+        for r in rows
+    )
