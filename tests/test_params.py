@@ -62,11 +62,11 @@ def test_int_is_accepted_for_a_float_parameter():
 def test_params_file_must_be_flat_yaml(tmp_path):
     bad = tmp_path / "nested.yaml"
     bad.write_text("a:\n  b: 1\n")
-    with pytest.raises(ParameterError, match="nested.yaml.*flat"):
+    with pytest.raises(ParameterError, match=r"nested\.yaml.*flat"):
         load_params_file(bad)
     broken = tmp_path / "broken.yaml"
     broken.write_text("a: [1, 2\n")
-    with pytest.raises(ParameterError, match="broken.yaml.*invalid YAML at line"):
+    with pytest.raises(ParameterError, match=r"broken\.yaml.*invalid YAML at line"):
         load_params_file(broken)
     with pytest.raises(ParameterError, match="an existing YAML file"):
         load_params_file(tmp_path / "missing.yaml")

@@ -207,7 +207,7 @@ def test_unlinkable_and_out_of_grid_anchors_are_reported():
     assert unused["note"].str.contains("outside the month grid").all()
 
 
-def test_extrapolation_beyond_the_last_anchor_widens(shipped):
+def test_extrapolation_beyond_the_last_anchor_widens():
     later = reconstruct(end="2023-12", n_draws=100, seed=0)
     band = later.quantiles((0.1, 0.9))
     width = np.log(band[0.9] / band[0.1])

@@ -12,6 +12,7 @@ cross-field rules. Any other notebook gets a schema inferred from the types of i
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import itertools
 import math
@@ -97,6 +98,9 @@ def parse_cli_param(text: str) -> tuple[str, Any]:
         value = raw
     if isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
+    if isinstance(value, str):  # YAML 1.1 reads 1e8 as text; on the command line it is a number
+        with contextlib.suppress(ValueError):
+            value = float(value) if any(c in value.lower() for c in ".e") else int(value)
     _check_plain(key.strip(), value, COMMAND_LINE)
     return key.strip(), value
 
@@ -126,9 +130,12 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     try:
         found = inspect_notebook(str(notebook))
     except ValueError as exc:  # papermill: no kernelspec, unknown language
-        raise ParameterError("(kernelspec)", str(exc), "a notebook whose kernel is 'Python "
-                             "(shopcast)' (JupyterLab: Kernel > Change Kernel)",
-                             file=str(notebook)) from None
+        raise ParameterError(
+            "(kernelspec)",
+            str(exc),
+            "a notebook whose kernel is 'Python (shopcast)' (JupyterLab: Kernel > Change Kernel)",
+            file=str(notebook),
+        ) from None
     _check_all_parsed(notebook, found)
     if not found:
         raise ParameterError(
@@ -201,26 +208,29 @@ ISODate = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date, YYYY-MM-D
 
 
 class GmvGoalForecastParams(NotebookParams):
-    """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
+    """Parameters of ``notebooks/gmv_goal_forecast.ipynb`` (also used by ``threshold_vs_goal``)."""
 
-    coverage: Literal["global", "southeast_asia", "outside_southeast_asia", "united_states"]
-    data_file: str
+    data_file: str = Field(min_length=1)
     data_segment: str
+    coverage: Literal["global", "southeast_asia", "outside_southeast_asia", "united_states"]
     goal_target_usd: float = Field(gt=0)
     goal_start: str = ISODate
     goal_end: str = ISODate
     goal_multiple: float = Field(gt=0)
     base_start: str = ISODate
     base_end: str = ISODate
+    history_end: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
     horizon_months: int = Field(ge=1, le=120)
+    model: Literal["prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto"]
     growth: Literal["linear", "logistic"]
     cap_usd_per_month: float = Field(gt=0)
     changepoint_prior_scale: float = Field(gt=0, le=10)
     festival_effects: bool
-    ad_growth_per_month: float = Field(ge=-0.5, le=1.0)
-    model: Literal["prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto"]
-    n_draws: int = Field(ge=1, le=1000)
-    n_samples: int = Field(ge=100, le=20000)
+    ad_scenario: bool
+    ad_growth_per_year: float = Field(gt=-1, le=20)
+    n_draws: int = Field(ge=1, le=2000)
+    n_histories: int = Field(ge=1, le=500)
+    n_samples: int = Field(ge=100, le=50000)
     seed: int = Field(ge=0)
 
     @model_validator(mode="after")
@@ -231,7 +241,87 @@ class GmvGoalForecastParams(NotebookParams):
             raise ValueError("goal_end must not be before goal_start")
         if base_end < base_start:
             raise ValueError("base_end must not be before base_start")
+        if self.n_histories > self.n_draws:
+            raise ValueError(
+                f"n_histories ({self.n_histories}) must not exceed n_draws ({self.n_draws})"
+            )
+        last = data_last_month(self.data_file)
+        if self.history_end:
+            history_end = _iso(self.history_end, "history_end").replace(day=1)
+            last = min(last, history_end) if last else history_end
+        if self.growth == "logistic":
+            level = recent_monthly_level(self.data_file, last)
+            if level is not None and self.cap_usd_per_month <= level:
+                raise ValueError(
+                    f"cap_usd_per_month {self.cap_usd_per_month:,.0f} is below the average monthly "
+                    f"GMV of the latest published total for the history ({level:,.0f}); logistic "
+                    "growth needs a ceiling above current GMV: raise cap_usd_per_month or use "
+                    "growth linear"
+                )
+        if last is not None:
+            months = (end.year - last.year) * 12 + end.month - last.month
+            if months > self.horizon_months:
+                raise ValueError(
+                    f"goal_end {end:%Y-%m} lies outside the forecast: history ends {last:%Y-%m} "
+                    f"and horizon_months is {self.horizon_months}; set horizon_months to at "
+                    f"least {months} or move goal_end"
+                )
         return self
+
+
+def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
+    """Average monthly GMV of the latest global ``total`` anchor ending by ``last`` (a floor).
+
+    Only for the anchors table; None for other files (the forecaster checks the cap against the
+    history itself once it is built).
+    """
+    from shopcast.config import PROJ_ROOT
+
+    path = Path(data_file) if Path(data_file).is_absolute() else PROJ_ROOT / data_file
+    try:
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [
+                r
+                for r in csv.DictReader(handle)
+                if r.get("measure") == "total"
+                and r.get("coverage") == "global"
+                and r.get("kind") == "estimate"
+            ]
+        best = None
+        for r in rows:
+            start = dt.date.fromisoformat(r["period_start"])
+            end = dt.date.fromisoformat(r["period_end"])
+            if last is not None and end.replace(day=1) > last:
+                continue
+            months = (end.year - start.year) * 12 + end.month - start.month + 1
+            if best is None or end > best[0]:
+                best = (end, float(r["value_usd"]) / months)
+    except (OSError, ValueError, KeyError):
+        return None
+    return best[1] if best else None
+
+
+def data_last_month(data_file: str) -> dt.date | None:
+    """The last month a GMV data file covers (read from the CSV alone, without the models).
+
+    The anchors table ends at its latest ``period_end``; a user's CSV at its latest ``date``.
+    Returns None when the file cannot be read here (the loader will then say why).
+    """
+    from shopcast.config import PROJ_ROOT
+
+    path = Path(data_file) if Path(data_file).is_absolute() else PROJ_ROOT / data_file
+    try:
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        column = "period_end" if rows and "period_end" in rows[0] else "date"
+        dates = [dt.date.fromisoformat(r[column].strip()[:10]) for r in rows if r.get(column)]
+    except (OSError, ValueError, KeyError):
+        return None
+    return max(dates).replace(day=1) if dates else None
 
 
 class SellerThresholdsParams(NotebookParams):
@@ -311,7 +401,15 @@ def _describe_allowed(err: dict[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     if err["type"] == "literal_error" and "expected" in ctx:
         return f"one of {ctx['expected']}"
-    return err["msg"].replace("Input should be", "a value that is").replace("Value error, ", "")
+    text = err["msg"].replace("Input should be", "a value that is").replace("Value error, ", "")
+    value = err.get("input")
+    if err["type"] in ("float_type", "int_type") and isinstance(value, str):
+        try:
+            float(value)
+            text += f" (YAML reads {value} as text: write it as {float(value):.1f})"
+        except ValueError:
+            pass
+    return text
 
 
 def validate(notebook: str | Path, layers: list[tuple[str, dict[str, Any]]]) -> ResolvedParams:

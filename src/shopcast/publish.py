@@ -61,7 +61,8 @@ def publish(name: str, value: Any, label: str | None = None, fmt: str | None = N
         name: a stable key, e.g. ``"probability_of_goal"``.
         value: a JSON-serialisable value (numpy scalars are accepted and unwrapped).
         label: words for a reader, shown in the report header and the gallery.
-        fmt: a Python format spec for display, e.g. ``".1%"`` or ``",.0f"``.
+        fmt: a Python format spec for display, e.g. ``".1%"`` or ``",.0f"``, or ``"usd"`` for a
+            short dollar label such as ``$27.8B``.
 
     Returns:
         The value as published (plain JSON types).
@@ -98,6 +99,8 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     """A headline value as a reader sees it, using its published format spec when it has one."""
     if value is None:
         return "n/a"
+    if fmt == "usd" and isinstance(value, (int, float)):
+        return _usd(value)
     if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return format(value, fmt)
@@ -108,3 +111,10 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     if isinstance(value, list):
         return ", ".join(format_value(v, fmt) for v in value)
     return str(value)
+
+
+def _usd(x: float) -> str:
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"${x / size:,.1f}{suffix}"
+    return f"${x:,.0f}"

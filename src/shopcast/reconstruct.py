@@ -323,7 +323,7 @@ class _Problem:
         r = np.where(self.role < 0, np.minimum(r, 0), np.where(self.role > 0, np.maximum(r, 0), r))
         return np.concatenate([r, self.prior @ theta - prior_target])
 
-    def jacobian(self, theta, log_target, prior_target):
+    def jacobian(self, theta, log_target, prior_target):  # noqa: ARG002 - same signature as residuals
         x = np.exp(theta)
         q = self.A @ x
         r = (np.log(q) - log_target) / self.sigma
@@ -501,7 +501,7 @@ def reconstruct(
     )
 
 
-def _residuals(anchors, links, notes, used_idx, A, x, sigma, role, components, n_months, paths):
+def _residuals(anchors, links, notes, used_idx, A, x, sigma, role, components, n_months, paths):  # noqa: ARG001
     records = []
     position = {i: j for j, i in enumerate(used_idx)}
     for i, row in anchors.iterrows():

@@ -42,7 +42,7 @@ CSS = """
  font-size:.85em;overflow-x:auto}
 .sc-head .r{color:#24292f;font-size:.85em}
 .jp-RenderedHTMLCommon table{font-size:12px;table-layout:auto}
-.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{text-align:left;max-width:36em;
+.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{text-align:left!important;max-width:36em;
  white-space:normal;vertical-align:top}
 .sc-foot{max-width:1100px;margin:24px auto;color:#57606a;font:12px system-ui,sans-serif}
 """

@@ -1,0 +1,342 @@
+"""The path to the goal, end to end: history -> forecast paths -> goals, gap, time to goal.
+
+One function, :func:`run_goal_forecast`, composes the analysis modules so that every notebook that
+needs a GMV forecast toward a goal (``gmv_goal_forecast``, ``threshold_vs_goal``) calls the same
+code with the same parameters instead of copying cells.
+
+History. The default data file is the table of published anchors: the monthly history is then
+*reconstructed* (:func:`shopcast.reconstruct.reconstruct`) and its draws carry the sources'
+disagreement into the forecast. Any other CSV is a user's own GMV series
+(:func:`shopcast.series.load_gmv_csv`), taken as observed (one history, no reconstruction).
+
+Model. ``model`` names a forecaster; ``"auto"`` picks one by rolling-origin backtest (MASE) on the
+median history (:func:`shopcast.forecast.select_model`), and that choice is then fitted on each
+history draw. The backtest always runs against the seasonal-naive and drift baselines and is
+reported, including when the forecaster does not beat them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopcast import backtest, forecast, goals
+from shopcast.anchors import load_anchors
+from shopcast.config import PROJ_ROOT
+from shopcast.exceptions import ParameterError
+from shopcast.reconstruct import reconstruct
+from shopcast.series import load_gmv_csv
+
+MODELS = ("prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto")
+
+#: The seed article's figure: TikTok e-commerce ad volume up 248.54% (GoodsFox, Jan 2023).
+SEED_AD_GROWTH = 2.4854
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """How to forecast (the notebook's model parameters).
+
+    Attributes:
+        model: one of :data:`MODELS`.
+        growth: Prophet's trend, ``"linear"`` or ``"logistic"``.
+        cap_usd_per_month: market ceiling for logistic growth (USD per month).
+        changepoint_prior_scale: Prophet's trend flexibility.
+        festival_effects: November/December shopping-festival effects (Prophet).
+        ad_scenario: add the advertising regressor scenario (Prophet).
+        ad_growth_per_year: assumed future year-over-year growth of ad volume (0.5 = +50%).
+    """
+
+    model: str = "prophet"
+    growth: str = "linear"
+    cap_usd_per_month: float = 5e9
+    changepoint_prior_scale: float = 0.05
+    festival_effects: bool = True
+    ad_scenario: bool = False
+    ad_growth_per_year: float = SEED_AD_GROWTH
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A data path as given, or relative to the project root (notebooks run from notebooks/)."""
+    p = Path(path)
+    return p if p.is_absolute() else PROJ_ROOT / p
+
+
+def assumed_ad_index(
+    months: pd.DatetimeIndex, growth_per_year: float = SEED_AD_GROWTH
+) -> pd.Series:
+    """An ASSUMED monthly ad-volume index: constant growth at the one published rate.
+
+    No monthly series of TikTok Shop ad volume is public; the seed article gives one figure
+    (+248.54% as of January 2023). The index is that growth spread evenly over the months
+    (value 1 in the first month). It is a scenario input, labelled as assumed in the report.
+    """
+    steps = np.arange(len(months), dtype=float)
+    return pd.Series((1.0 + growth_per_year) ** (steps / 12.0), index=months, name="ad_index")
+
+
+def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict[str, Callable]:
+    """Factories of the candidate forecasters, configured from ``settings``."""
+
+    def prophet() -> forecast.ProphetForecaster:
+        kwargs: dict[str, Any] = {
+            "growth": settings.growth,
+            "changepoint_prior_scale": settings.changepoint_prior_scale,
+            "festivals": settings.festival_effects,
+        }
+        if settings.growth == "logistic":
+            kwargs["cap"] = settings.cap_usd_per_month
+        if settings.ad_scenario:
+            kwargs["ad_index"] = assumed_ad_index(pd.DatetimeIndex(history.index))
+            kwargs["ad_growth"] = settings.ad_growth_per_year
+        return forecast.ProphetForecaster(**kwargs)
+
+    return {
+        "seasonal_naive": forecast.SeasonalNaiveForecaster,
+        "drift": lambda: forecast.DriftForecaster(log=True),
+        "ets": forecast.ETSForecaster,
+        "prophet": prophet,
+    }
+
+
+@dataclass
+class GoalForecast:
+    """Everything the goal report shows. DataFrames are documented where they are made.
+
+    Attributes:
+        history_kind: ``"reconstructed"`` (from published anchors) or ``"observed"`` (user data).
+        history: median monthly history (USD per month).
+        draws: history draws (rows) by month.
+        anchors: the anchors table (reconstructed history) or None.
+        residuals: each anchor against the reconstruction (or None).
+        paths: full sample paths (history draw + forecast), rows = samples.
+        last_actual: the last history month.
+        model_name: the model that produced the forecast; ``model_reason``: why.
+        selection: backtest scores of the candidates when ``model="auto"`` (else empty).
+        absolute, multiple: :class:`shopcast.goals.GoalResult` of each goal.
+        required_growth: constant monthly growth needed from the last actual month (absolute goal).
+        required: the required path table (or None when the window starts after the next month).
+        growth_table: required vs trailing monthly growth.
+        gap: month-by-month gap table (P50 forecast vs required).
+        time_to_goal: :class:`shopcast.goals.TimeToGoal` for the annual target.
+        backtest_summary: MASE, sMAPE, MAPE and interval coverage per model.
+        notes: sentences for the caveats (choices made automatically).
+    """
+
+    history_kind: str
+    history: pd.Series
+    draws: pd.DataFrame
+    anchors: pd.DataFrame | None
+    residuals: pd.DataFrame | None
+    paths: pd.DataFrame
+    last_actual: pd.Timestamp
+    model_name: str
+    model_reason: str
+    selection: pd.DataFrame
+    absolute: goals.GoalResult
+    multiple: goals.GoalResult
+    required_growth: float | None
+    required: pd.DataFrame | None
+    growth_table: pd.DataFrame | None
+    gap: pd.DataFrame | None
+    time_to_goal: goals.TimeToGoal
+    backtest_summary: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def load_history(
+    data_file: str | Path,
+    coverage: str = "global",
+    segment: str = "",
+    n_draws: int = 200,
+    seed: int = 0,
+    history_end: str = "",
+):
+    """History draws from the anchors table (reconstructed) or a user's GMV CSV (observed).
+
+    Args:
+        data_file: the anchors table or a user's GMV CSV.
+        coverage: region reconstructed from the anchors.
+        segment: segment of a user's CSV ('' sums all).
+        n_draws: reconstruction draws.
+        seed: seeds the draws.
+        history_end: last month of the history ('' = the data's last month). Months after it
+            are forecast, not reconstructed: past the last figure on the chosen coverage a
+            reconstruction only extrapolates its smoothness prior, which a forecaster does
+            better (with a trend model and its uncertainty).
+
+    Returns:
+        ``(kind, draws, anchors, residuals)``.
+    """
+    path = resolve_path(data_file)
+    header = pd.read_csv(path, nrows=0).columns if path.is_file() else []
+    if "anchor_id" in header:
+        anchors = load_anchors(path)
+        rec = reconstruct(
+            anchors, coverage=coverage, n_draws=n_draws, seed=seed, end=history_end or None
+        )
+        return "reconstructed", rec.draws, anchors, rec.residuals
+    series = load_gmv_csv(path, segment=segment or None)
+    if history_end:
+        series = series[series.index <= pd.Timestamp(history_end)]
+    draws = pd.DataFrame([series.to_numpy(dtype=float)], columns=series.index)
+    draws.index.name = "draw"
+    return "observed", draws, None, None
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def run_goal_forecast(
+    data_file: str | Path = "data/gmv_anchors.csv",
+    coverage: str = "global",
+    segment: str = "",
+    goal_target_usd: float = 20e9,
+    goal_start: str = "2023-01-01",
+    goal_end: str = "2023-12-01",
+    goal_multiple: float = 4.0,
+    base_start: str = "2022-01-01",
+    base_end: str = "2022-12-01",
+    horizon_months: int = 36,
+    settings: ForecastSettings | None = None,
+    history_end: str = "2022-12-01",
+    n_draws: int = 200,
+    n_histories: int = 40,
+    n_samples: int = 2000,
+    seed: int = 0,
+) -> GoalForecast:
+    """Forecast GMV toward an absolute and a multiple goal.
+
+    Args:
+        data_file: anchors table (reconstructed history) or a GMV CSV (date, gmv[, segment]).
+        coverage: region reconstructed from the anchors (ignored for a user's CSV).
+        segment: segment of a user's CSV ('' sums all segments).
+        goal_target_usd: absolute goal: the window total must reach this (USD).
+        goal_start, goal_end: the goal window's first and last month (ISO dates).
+        goal_multiple: multiple goal: the window total must reach this times the base total.
+        base_start, base_end: the base window of the multiple goal.
+        horizon_months: months forecast past the last history month.
+        history_end: last month of the history ('' = the data's last month); see
+            :func:`load_history`.
+        settings: the forecaster's settings.
+        n_draws: reconstruction draws.
+        n_histories: history draws a model is fitted on (their spread enters the forecast).
+        n_samples: sample paths in total.
+        seed: seeds every random step.
+    """
+    settings = settings or ForecastSettings()
+    if settings.model not in MODELS:
+        raise ParameterError("model", settings.model, f"one of {', '.join(MODELS)}")
+    notes: list[str] = []
+    kind, draws, anchors, residuals = load_history(
+        data_file, coverage, segment, n_draws, seed, history_end
+    )
+    history = draws.median(axis=0)
+    history.index = pd.DatetimeIndex(history.index, freq="MS")
+    last = pd.Timestamp(history.index[-1])
+    end = pd.Timestamp(goal_end)
+    if _months_between(last, end) > horizon_months:
+        raise ParameterError(
+            "horizon_months",
+            horizon_months,
+            f"at least {_months_between(last, end)} so that the forecast reaches "
+            f"goal_end {end:%Y-%m} from the last data month {last:%Y-%m}",
+        )
+
+    factories = forecaster_factories(settings, history)
+    selection = pd.DataFrame()
+    if settings.model == "auto":
+        chosen = forecast.select_model(history, factories, seed=seed)
+        name, reason = chosen["chosen"], chosen["reason"]
+        selection = chosen["scores"]
+        factory = _factory_for(name, factories)
+    elif settings.model == "ensemble":
+        name, reason = "ensemble", "pinned in the parameters (median of all candidates' paths)"
+        factory = _factory_for("ensemble", factories)
+    else:
+        name, reason = settings.model, "pinned in the parameters"
+        factory = factories[name]
+
+    paths = forecast.forecast_over_draws(
+        factory,
+        draws,
+        horizon_months,
+        n_samples=n_samples,
+        seed=seed,
+        n_draws=min(n_histories, len(draws)),
+    )
+    absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
+    multiple = goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end)
+
+    required = growth_table = gap = None
+    required_growth = None
+    start = pd.Timestamp(goal_start)
+    if start <= last + pd.offsets.MonthBegin(1) and end > last:
+        banked = float(history[(history.index >= start) & (history.index <= last)].sum())
+        needed = goal_target_usd - banked
+        if needed > 0:
+            required_growth, required = goals.required_path(
+                last, float(history.iloc[-1]), _months_between(last, end), needed
+            )
+            growth_table = goals.growth_comparison(history, required_growth)
+            gap = goals.gap_table(paths, required)
+        else:
+            notes.append(
+                "The median history already reaches the absolute goal before the "
+                "forecast starts, so no required path is drawn."
+            )
+    else:
+        notes.append(
+            "The goal window does not run on from the last data month, so the required "
+            "path (constant growth from the last actual month) is not drawn."
+        )
+
+    ttg = goals.time_to_goal(paths, goal_target_usd)
+    models = {n: f for n, f in factories.items() if n in ("seasonal_naive", "drift", name)}
+    if name not in models:
+        models[name] = factory
+    table = backtest.rolling_origin(
+        history,
+        models,
+        horizon=min(6, horizon_months),
+        baselines=False,
+        seed=seed,
+        skip_failures=True,
+    )
+    summary = backtest.summarize(table)
+    fitted = factory().fit(history)
+    notes.extend(getattr(fitted, "notes_", []) or [])
+    return GoalForecast(
+        kind,
+        history,
+        draws,
+        anchors,
+        residuals,
+        paths,
+        last,
+        name,
+        reason,
+        selection,
+        absolute,
+        multiple,
+        required_growth,
+        required,
+        growth_table,
+        gap,
+        ttg,
+        summary,
+        notes,
+    )
+
+
+def _factory_for(name: str, factories: dict[str, Callable]) -> Callable:
+    """The factory of a candidate, or of the ensemble of all candidates (as select_model does)."""
+    if name == "ensemble":
+        return lambda: forecast.EnsembleForecaster(dict(factories))
+    return factories[name]

@@ -1,0 +1,93 @@
+"""Words for reports: headline sentences and caveats built from computed results.
+
+Every number in these sentences comes from the result objects passed in; nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from shopcast.publish import format_value
+
+
+def usd(x: Any) -> str:
+    """A short dollar label: ``$950``, ``$12.3k``, ``$4.5M``, ``$20.0B`` (``n/a`` for NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return format_value(float(x), "usd")
+
+
+def pct(x: Any, digits: int = 0) -> str:
+    """A share as a percentage (``n/a`` for None or NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{float(x):.{digits}%}"
+
+
+def _md_usd(x: Any) -> str:
+    """A dollar label safe inside Markdown (a bare ``$`` would start maths in JupyterLab)."""
+    return usd(x).replace("$", "\\$")
+
+
+def goal_headline(
+    result: Any, target: float, multiple: float, base_start: str, base_end: str
+) -> str:
+    """The headline paragraph of the goal report (Markdown)."""
+    a, m = result.absolute, result.multiple
+    start, end = a.window
+    window = f"{start:%b %Y} to {end:%b %Y}"
+    lines = [
+        f"- **{pct(a.probability)}** chance that GMV from {window} reaches "
+        f"**{_md_usd(target)}** (Monte-Carlo error ±{pct(a.probability_se)}). The window's total "
+        f"is {_md_usd(a.p50)} at the median, P10-P90 {_md_usd(a.p10)} to {_md_usd(a.p90)}.",
+        f"- **{pct(m.probability)}** chance of reaching **{multiple:g}x** the "
+        f"{pd.Timestamp(base_start):%b %Y}-{pd.Timestamp(base_end):%b %Y} total (a median "
+        f"target of {_md_usd(m.target)}).",
+    ]
+    if result.required_growth is not None and result.growth_table is not None:
+        trailing = float(result.growth_table["trailing_growth"].iloc[0])
+        lines.append(
+            f"- To land exactly on {_md_usd(target)}, GMV must grow "
+            f"**{pct(result.required_growth, 1)} a month** from {result.last_actual:%b %Y}; "
+            f"it grew {pct(trailing, 1)} a month over the last three months of the history."
+        )
+    lines.append(
+        f"- History: **{result.history_kind}** to {result.last_actual:%b %Y}; forecast: "
+        f"**{result.model_name}**, {len(result.paths):,} sample paths."
+    )
+    if result.history_kind == "reconstructed":
+        lines.append(
+            "- The history is **reconstructed** from published totals, rates and bounds, not "
+            "observed month by month; its uncertainty is part of every number above."
+        )
+    return "\n".join(lines)
+
+
+def goal_caveats(result: Any) -> str:
+    """Plain caveats for the goal report (Markdown)."""
+    items = [
+        "Probabilities are shares of simulated paths under the model's assumptions; they measure "
+        "the uncertainty the model knows about (history, trend, noise), not every way the model "
+        "could be wrong. The Monte-Carlo error shown is sampling noise only.",
+        "Interval bounds are not added up: window totals and their quantiles come from summing "
+        "each sample path (summing monthly P90s would overstate the P90 of the total).",
+    ]
+    if result.history_kind == "reconstructed":
+        last_anchor = pd.to_datetime(result.anchors["period_end"]).max()
+        items += [
+            "The monthly history is reconstructed: published annual and half-year totals, daily "
+            "run rates and bounds are turned into a smooth monthly path (growth changing "
+            "gradually). Months without a figure of their own are inferred from their "
+            "neighbours, so the backtest on this smooth series flatters every model.",
+            f"The last published figure ends {last_anchor:%b %Y}. Global 2023 months are "
+            "constrained only weakly (by United States run rates as lower bounds); the 2023 "
+            "part of the history largely continues the 2022 growth, which is why the window's "
+            "total is so uncertain.",
+            "Sources that disagree (2022: 4.4B Southeast Asia plus 0.9B elsewhere, 'less than "
+            "5B', 5B global) are all kept; the history draws carry the disagreement.",
+        ]
+    items += [f"{note}" for note in result.notes]
+    return "\n".join(f"- {item.replace('$', chr(92) + '$')}" for item in items)

@@ -1,0 +1,275 @@
+"""Forecasters: exact baselines, seeded Prophet paths, settings that must be refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopcast.exceptions import ModelError, ParameterError
+from shopcast.forecast import (
+    AutoForecaster,
+    DriftForecaster,
+    EnsembleForecaster,
+    ETSForecaster,
+    ProphetForecaster,
+    SeasonalNaiveForecaster,
+    check_monthly,
+    combine_paths,
+    forecast_over_draws,
+    select_model,
+)
+
+PATTERN = np.array([5, 3, 4, 6, 7, 8, 9, 8, 6, 5, 9, 12], dtype=float)
+
+
+def test_seasonal_naive_exact_on_pure_seasonal_series():
+    idx = pd.date_range("2020-01-01", periods=36, freq="MS")
+    y = pd.Series(np.tile(PATTERN, 3), index=idx)
+    paths = SeasonalNaiveForecaster().fit(y).sample_paths(24, n_samples=50, seed=3)
+    assert paths.shape == (50, 24)
+    assert paths.columns[0] == pd.Timestamp("2023-01-01")
+    np.testing.assert_allclose(paths.to_numpy(), np.tile(PATTERN, (50, 2)))
+
+
+def test_seasonal_naive_spread_grows_by_season():
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2020-01-01", periods=48, freq="MS")
+    y = pd.Series(np.tile(PATTERN, 4) + rng.normal(0, 1, 48), index=idx)
+    model = SeasonalNaiveForecaster().fit(y)
+    paths = model.sample_paths(24, n_samples=20_000, seed=1).to_numpy()
+    var = paths.var(axis=0)
+    assert var[:12].mean() == pytest.approx(model.sigma_**2, rel=0.05)
+    assert var[12:].mean() == pytest.approx(2 * model.sigma_**2, rel=0.05)
+
+
+def test_drift_exact_on_linear_trend():
+    idx = pd.date_range("2020-01-01", periods=20, freq="MS")
+    y = pd.Series(100.0 + 7.0 * np.arange(20), index=idx)
+    paths = DriftForecaster().fit(y).sample_paths(5, n_samples=10, seed=0)
+    expected = 100.0 + 7.0 * np.arange(20, 25)
+    np.testing.assert_allclose(paths.to_numpy(), np.tile(expected, (10, 1)), atol=1e-6)
+
+
+def test_drift_on_log_scale_is_constant_growth(make_series):
+    y = make_series(n=20, growth=0.05)
+    paths = DriftForecaster(log=True).fit(y).sample_paths(3, n_samples=4, seed=0)
+    expected = y.iloc[-1] * np.exp(0.05 * np.arange(1, 4))
+    np.testing.assert_allclose(paths.to_numpy()[0], expected, rtol=1e-8)
+
+
+def test_drift_variance_matches_textbook(make_series):
+    y = make_series(n=25, growth=0.0, noise=0.0) + np.random.default_rng(0).normal(0, 1e6, 25)
+    model = DriftForecaster().fit(y)
+    paths = model.sample_paths(6, n_samples=40_000, seed=2).to_numpy()
+    h, t = np.arange(1, 7), len(y)
+    expected = model.sigma_**2 * h * (1 + h / (t - 1))
+    np.testing.assert_allclose(paths.var(axis=0), expected, rtol=0.05)
+
+
+def test_bootstrap_errors_are_seeded(make_series):
+    y = make_series(n=30, noise=0.1)
+    a = DriftForecaster(errors="bootstrap").fit(y).sample_paths(4, 100, seed=9)
+    b = DriftForecaster(errors="bootstrap").fit(y).sample_paths(4, 100, seed=9)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ParameterError, match="errors"):
+        DriftForecaster(errors="student").fit(y)
+
+
+def test_too_short_for_baselines(make_series):
+    with pytest.raises(ModelError, match="at least 13 months"):
+        SeasonalNaiveForecaster().fit(make_series(n=12))
+
+
+def test_check_monthly_refuses_gaps(make_series):
+    y = make_series(n=12).drop(pd.Timestamp("2021-05-01"))
+    with pytest.raises(ModelError, match="2021-05"):
+        check_monthly(y)
+
+
+def test_prophet_same_seed_same_paths(gmv_series):
+    a = ProphetForecaster().fit(gmv_series).sample_paths(12, n_samples=1000, seed=7)
+    b = ProphetForecaster().fit(gmv_series).sample_paths(12, n_samples=1000, seed=7)
+    c = ProphetForecaster().fit(gmv_series).sample_paths(12, n_samples=1000, seed=8)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a.to_numpy(), c.to_numpy())
+    assert a.shape == (1000, 12)
+    assert a.columns[0] == gmv_series.index[-1] + pd.offsets.MonthBegin(1)
+    assert (a.to_numpy() > 0).all()
+
+
+def test_prophet_leaves_global_rng_alone(gmv_series):
+    model = ProphetForecaster().fit(gmv_series)
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    model.sample_paths(3, 10, seed=1)
+    assert np.random.rand() == expected
+
+
+def test_prophet_follows_exponential_growth(make_series):
+    y = make_series(n=32, growth=0.05, noise=0.01, seed=3)
+    paths = ProphetForecaster().fit(y).sample_paths(6, 1000, seed=0)
+    expected = y.iloc[-1] * np.exp(0.05 * 6)
+    assert paths.iloc[:, -1].median() == pytest.approx(expected, rel=0.1)
+
+
+def test_logistic_cap_must_exceed_last_value(gmv_series):
+    last = gmv_series.iloc[-1]
+    with pytest.raises(ParameterError, match=r'"cap".*above the last observed month'):
+        ProphetForecaster(growth="logistic", cap=0.9 * last).fit(gmv_series)
+    with pytest.raises(ParameterError, match="cap"):
+        ProphetForecaster(growth="logistic").fit(gmv_series)
+    with pytest.raises(ParameterError, match="growth"):
+        ProphetForecaster(growth="flat").fit(gmv_series)
+
+
+def test_logistic_bends_below_cap(gmv_series):
+    cap = 2 * gmv_series.iloc[-1]
+    paths = (
+        ProphetForecaster(growth="logistic", cap=cap).fit(gmv_series).sample_paths(24, 500, seed=0)
+    )
+    linear = ProphetForecaster().fit(gmv_series).sample_paths(24, 500, seed=0)
+    assert paths.iloc[:, -1].median() < cap
+    assert paths.iloc[:, -1].median() < linear.iloc[:, -1].median()
+
+
+def test_month_effects_off_with_short_history(make_series):
+    model = ProphetForecaster().fit(make_series(n=20, noise=0.02))
+    assert not model.seasonality_used_
+    assert "Month-of-year effects are off" in model.notes_[0]
+    assert (model.month_effects_ == 0).all()
+
+
+def test_november_uplift_is_recovered(make_series):
+    seasonal = np.ones(12)
+    seasonal[10] = 1.35  # November
+    y = make_series(n=36, growth=0.04, noise=0.01, seasonal=seasonal, seed=5)
+    model = ProphetForecaster().fit(y)
+    assert model.seasonality_used_
+    november = model.month_effects_[11] + model.festival_effects_["festival_nov"]
+    assert november > 0.15
+    paths = model.sample_paths(12, 500, seed=0)
+    med = paths.median()
+    assert med[pd.Timestamp("2024-11-01")] > 1.15 * med[pd.Timestamp("2024-10-01")]
+
+
+def test_ad_scenario_needs_future_index(gmv_series):
+    ad = pd.Series(np.exp(0.07 * np.arange(32)), index=gmv_series.index)
+    model = ProphetForecaster(ad_index=ad).fit(gmv_series)
+    with pytest.raises(ParameterError, match="ad_growth"):
+        model.sample_paths(3, 10)
+    fast = ProphetForecaster(ad_index=ad, ad_growth=2.4854).fit(gmv_series)
+    assert fast.ad_elasticity_ is not None
+    assert fast.sample_paths(3, 10).shape == (10, 3)
+
+
+def test_forecast_over_draws_returns_full_consistent_paths(make_series):
+    base = make_series(n=24, noise=0.0)
+    rng = np.random.default_rng(0)
+    draws = pd.DataFrame(
+        base.to_numpy() * np.exp(rng.normal(0, 0.1, size=(50, 24))), columns=base.index
+    )
+    out = forecast_over_draws(
+        lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_draws=10
+    )
+    assert out.shape == (103, 30)
+    assert out.columns[24] == base.index[-1] + pd.offsets.MonthBegin(1)
+    assert out.attrs["last_actual"] == base.index[-1]
+    used = out.attrs["draw_rows"]
+    assert len(set(used)) == 10
+    # rows come in contiguous blocks (11 for the first three draws, 10 after), each carrying
+    # its own history draw
+    np.testing.assert_allclose(out.iloc[0, :24].to_numpy(), draws.loc[used[0]].to_numpy())
+    np.testing.assert_allclose(out.iloc[10, :24].to_numpy(), draws.loc[used[0]].to_numpy())
+    np.testing.assert_allclose(out.iloc[11, :24].to_numpy(), draws.loc[used[1]].to_numpy())
+    again = forecast_over_draws(
+        lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_draws=10
+    )
+    pd.testing.assert_frame_equal(out, again)
+
+
+def test_forecast_over_draws_with_prophet(make_series):
+    base = make_series(n=32, noise=0.03)
+    draws = pd.DataFrame([base.to_numpy() * f for f in (0.9, 1.0, 1.1)], columns=base.index)
+    out = forecast_over_draws(
+        ProphetForecaster, draws, horizon=5, n_samples=1000, seed=0, n_draws=3
+    )
+    assert out.shape == (1000, 37)
+    assert np.isfinite(out.to_numpy()).all()
+
+
+# ---- part B: ETS, ensembles, automatic choice
+
+
+def test_ets_picks_seasonal_config_on_seasonal_series():
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2018-01-01", periods=60, freq="MS")
+    y = pd.Series(100 + 10 * np.tile(PATTERN, 5) + rng.normal(0, 1, 60), index=idx)
+    model = ETSForecaster().fit(y)
+    assert model.config_[3] is not None
+    assert list(model.aicc_.columns) == ["error", "trend", "damped", "seasonal", "aicc"]
+    assert model.aicc_["aicc"].is_monotonic_increasing
+    paths = model.sample_paths(12, n_samples=300, seed=1)
+    assert paths.shape == (300, 12)
+    np.testing.assert_allclose(paths.median().to_numpy(), 100 + 10 * PATTERN, rtol=0.05)
+    pd.testing.assert_frame_equal(paths, model.sample_paths(12, n_samples=300, seed=1))
+
+
+def test_ets_without_seasons_tries_no_seasonal_config(make_series):
+    model = ETSForecaster().fit(make_series(n=20, noise=0.05))
+    assert model.aicc_["seasonal"].isna().all()
+
+
+def test_combine_paths_methods():
+    cols = pd.date_range("2024-01-01", periods=2, freq="MS")
+    a = pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], columns=cols)
+    b = pd.DataFrame([[3.0, 6.0], [5.0, 8.0]], columns=cols)
+    c = pd.DataFrame([[2.0, 0.0], [4.0, 0.0]], columns=cols)
+    assert combine_paths([a, b, c], "median").to_numpy().tolist() == [[2, 2], [4, 4]]
+    assert combine_paths([a, b], "mean").to_numpy().tolist() == [[2, 4], [4, 6]]
+    mixed = combine_paths([a, b], "mixture", seed=0).to_numpy()
+    for row in range(2):
+        assert mixed[row].tolist() in (a.to_numpy()[row].tolist(), b.to_numpy()[row].tolist())
+    with pytest.raises(ParameterError, match="method"):
+        combine_paths([a], "trimmed")
+
+
+def test_ensemble_shapes_and_skips(make_series):
+    y = make_series(n=12, noise=0.05)  # too short for the seasonal naive
+    ens = EnsembleForecaster(
+        {"seasonal_naive": SeasonalNaiveForecaster, "drift": DriftForecaster}
+    ).fit(y)
+    assert list(ens.members_) == ["drift"]
+    assert "13 months" in ens.skipped_["seasonal_naive"]
+    assert ens.sample_paths(4, 50, seed=0).shape == (50, 4)
+
+
+def test_auto_picks_seasonal_naive_on_a_seasonal_series():
+    rng = np.random.default_rng(3)
+    idx = pd.date_range("2018-01-01", periods=60, freq="MS")
+    y = pd.Series(100 + 20 * np.tile(PATTERN, 5) + rng.normal(0, 0.5, 60), index=idx)
+    auto = AutoForecaster(
+        {"drift": DriftForecaster, "seasonal_naive": SeasonalNaiveForecaster}, horizon=6
+    ).fit(y)
+    assert auto.chosen_ == "seasonal_naive"
+    assert auto.reason_.startswith("seasonal_naive has the best mase")
+    assert set(auto.scores_.index) == {"drift", "seasonal_naive", "ensemble"}
+    assert auto.sample_paths(6, 100, seed=0).shape == (100, 6)
+
+
+def test_auto_picks_drift_on_a_trend():
+    rng = np.random.default_rng(4)
+    idx = pd.date_range("2018-01-01", periods=48, freq="MS")
+    y = pd.Series(100 + 5 * np.arange(48) + rng.normal(0, 0.5, 48), index=idx)
+    result = select_model(
+        y, {"seasonal_naive": SeasonalNaiveForecaster, "drift": DriftForecaster}, horizon=6
+    )
+    assert result["chosen"] == "drift"
+    assert result["table"]["origin"].nunique() == 3
+
+
+def test_auto_falls_back_on_short_series(make_series):
+    auto = AutoForecaster({"drift": DriftForecaster}, horizon=6).fit(make_series(n=10))
+    assert auto.chosen_ == "drift"
+    assert "too short to backtest" in auto.reason_
