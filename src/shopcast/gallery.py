@@ -84,8 +84,10 @@ def headline_change(now: dict[str, Any], before: dict[str, Any] | None) -> str:
         else:
             text = ("+" if diff > 0 else "-") + format_value(abs(diff), fmt or None)
         css = "sc-up" if diff > 0 else "sc-down"
-        return f'<span class="{css}">{html.escape(text)}</span> <span class="sc-muted">' \
-               f"(was {html.escape(_shown(before))})</span>"
+        return (
+            f'<span class="{css}">{html.escape(text)}</span> <span class="sc-muted">'
+            f"(was {html.escape(_shown(before))})</span>"
+        )
     if a != b:
         return f'<span class="sc-muted">was {html.escape(_shown(before))}</span>'
     return '<span class="sc-muted">unchanged</span>'
@@ -96,13 +98,17 @@ def _headline_table(good: dict[str, Any], previous: dict[str, Any] | None) -> st
     before = (previous or {}).get("headline", {})
     for name, item in good.get("headline", {}).items():
         change = headline_change(item, before.get(name) if previous else None)
-        rows.append(f'<tr data-headline="{html.escape(name)}"><td>'
-                    f'{html.escape(item.get("label") or name)}</td><td class="v">'
-                    f"{html.escape(_shown(item))}</td><td>{change}</td></tr>")
+        rows.append(
+            f'<tr data-headline="{html.escape(name)}"><td>'
+            f'{html.escape(item.get("label") or name)}</td><td class="v">'
+            f"{html.escape(_shown(item))}</td><td>{change}</td></tr>"
+        )
     if not rows:
         return '<p class="sc-muted">no headline values</p>'
-    return ('<table class="sc-t"><tr><th>headline</th><th>value</th><th>since previous good '
-            f'run</th></tr>{"".join(rows)}</table>')
+    return (
+        '<table class="sc-t"><tr><th>headline</th><th>value</th><th>since previous good '
+        f"run</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _history(runs: list[dict[str, Any]], latest: str | None) -> str:
@@ -111,17 +117,20 @@ def _history(runs: list[dict[str, Any]], latest: str | None) -> str:
         status = r.get("status", "?")
         css = "sc-ok" if status == "succeeded" else "sc-failed"
         mark = " (latest good)" if r.get("run_id") == latest else ""
-        rows.append(f'<tr><td>{html.escape(r.get("started", ""))}</td>'
-                    f'<td><span class="sc-status {css}">{html.escape(status)}</span>{mark}</td>'
-                    f'<td>{r.get("duration_s", 0):.1f} s</td>'
-                    f'<td><a href="{html.escape(r["_dir"])}/report.html">report</a></td></tr>')
-    return (f"<details><summary>History: {len(runs)} runs</summary><table class='sc-t'>"
-            "<tr><th>started (UTC)</th><th>status</th><th>duration</th><th>link</th></tr>"
-            f"{''.join(rows)}</table></details>")
+        rows.append(
+            f"<tr><td>{html.escape(r.get('started', ''))}</td>"
+            f'<td><span class="sc-status {css}">{html.escape(status)}</span>{mark}</td>'
+            f"<td>{r.get('duration_s', 0):.1f} s</td>"
+            f'<td><a href="{html.escape(r["_dir"])}/report.html">report</a></td></tr>'
+        )
+    return (
+        f"<details><summary>History: {len(runs)} runs</summary><table class='sc-t'>"
+        "<tr><th>started (UTC)</th><th>status</th><th>duration</th><th>link</th></tr>"
+        f"{''.join(rows)}</table></details>"
+    )
 
 
-def _scenario_section(root: Path, notebook: str, scenario: str,
-                      runs: list[dict[str, Any]]) -> str:
+def _scenario_section(root: Path, notebook: str, scenario: str, runs: list[dict[str, Any]]) -> str:
     latest = _latest_target(root, notebook, scenario)
     good_runs = [r for r in runs if r.get("status") == "succeeded"]
     good = next((r for r in good_runs if r.get("run_id") == latest), None)
@@ -130,26 +139,36 @@ def _scenario_section(root: Path, notebook: str, scenario: str,
         older = [r for r in good_runs if r.get("run_id", "") < good.get("run_id", "")]
         previous = older[-1] if older else None
     newest = runs[-1]
-    parts = [f'<div class="sc-scen" id="{html.escape(notebook)}--{html.escape(scenario)}" '
-             f'data-scenario="{html.escape(scenario)}"><h3>{html.escape(scenario)}</h3>']
+    parts = [
+        f'<div class="sc-scen" id="{html.escape(notebook)}--{html.escape(scenario)}" '
+        f'data-scenario="{html.escape(scenario)}"><h3>{html.escape(scenario)}</h3>'
+    ]
     if newest.get("status") != "succeeded":
         kind = (newest.get("error") or {}).get("kind", "failed")
         parts.append(
             f'<div class="sc-fail" data-status="failed"><b>The newest run FAILED</b> '
-            f'({html.escape(kind)}) at {html.escape(newest.get("started", ""))}: '
+            f"({html.escape(kind)}) at {html.escape(newest.get('started', ''))}: "
             f'<a href="{html.escape(newest["_dir"])}/report.html">failure report</a>. '
-            + ("The values below are from the last good run, not from this one."
-               if good else "There is no good run of this scenario yet.") + "</div>")
+            + (
+                "The values below are from the last good run, not from this one."
+                if good
+                else "There is no good run of this scenario yet."
+            )
+            + "</div>"
+        )
     if good is not None:
         checked = _checked(root, notebook, scenario)
-        fresh = (f"unchanged since {html.escape(good.get('started', ''))} "
-                 f"(checked {html.escape(checked.get('checked', ''))})"
-                 if checked and checked.get("run_id") == good.get("run_id") else
-                 f"run {html.escape(good.get('started', ''))}")
+        fresh = (
+            f"unchanged since {html.escape(good.get('started', ''))} "
+            f"(checked {html.escape(checked.get('checked', ''))})"
+            if checked and checked.get("run_id") == good.get("run_id")
+            else f"run {html.escape(good.get('started', ''))}"
+        )
         parts.append(
             f'<p data-run="{html.escape(good["_dir"])}"><span class="sc-status sc-ok">last good'
-            f'</span> {fresh}, {good.get("duration_s", 0):.1f} s · '
-            f'<a href="{html.escape(good["_dir"])}/report.html">open the report</a></p>')
+            f"</span> {fresh}, {good.get('duration_s', 0):.1f} s · "
+            f'<a href="{html.escape(good["_dir"])}/report.html">open the report</a></p>'
+        )
         parts.append(_headline_table(good, previous))
     parts.append(_history(runs, latest))
     parts.append("</div>")
@@ -170,11 +189,18 @@ def _comparison(scenarios: dict[str, dict[str, Any]]) -> str:
     head = "".join(f"<th>{html.escape(s)}</th>" for s in scenarios)
     body = "".join(
         f"<tr><td>{html.escape(labels[n])}</td>"
-        + "".join(f"<td>{html.escape(_shown(g.get('headline', {}).get(n)))}</td>"
-                  for g in scenarios.values()) + "</tr>" for n in names)
-    return (f"<details open><summary>Scenarios side by side (last good runs)</summary>"
-            f"<table class='sc-t sc-compare'><tr><th>headline</th>{head}</tr>{body}</table>"
-            "</details>")
+        + "".join(
+            f"<td>{html.escape(_shown(g.get('headline', {}).get(n)))}</td>"
+            for g in scenarios.values()
+        )
+        + "</tr>"
+        for n in names
+    )
+    return (
+        f"<details open><summary>Scenarios side by side (last good runs)</summary>"
+        f"<table class='sc-t sc-compare'><tr><th>headline</th>{head}</tr>{body}</table>"
+        "</details>"
+    )
 
 
 def render_index(root: Path) -> str:
@@ -187,8 +213,14 @@ def render_index(root: Path) -> str:
     n_failed = 0
     for notebook in sorted(grouped):
         scen_runs = grouped[notebook]
-        title = next((r.get("title") for r in reversed(runs)
-                      if r["notebook"] == notebook and r.get("title")), notebook)
+        title = next(
+            (
+                r.get("title")
+                for r in reversed(runs)
+                if r["notebook"] == notebook and r.get("title")
+            ),
+            notebook,
+        )
         good_by_scenario = {}
         for scenario in sorted(scen_runs):
             latest = _latest_target(root, notebook, scenario)
@@ -196,17 +228,25 @@ def render_index(root: Path) -> str:
             if good:
                 good_by_scenario[scenario] = good
             n_failed += scen_runs[scenario][-1].get("status") != "succeeded"
-        body = "".join(_scenario_section(root, notebook, s, scen_runs[s])
-                       for s in sorted(scen_runs))
+        body = "".join(
+            _scenario_section(root, notebook, s, scen_runs[s]) for s in sorted(scen_runs)
+        )
         sections.append(
             f'<section class="sc-card" data-notebook="{html.escape(notebook)}">'
             f"<h2>{html.escape(title)}</h2><p class='sc-sub'>notebook "
             f"<code>{html.escape(notebook)}</code> · {len(scen_runs)} scenarios</p>"
-            f"{_comparison(good_by_scenario)}{body}</section>")
-    summary = (f"{len(grouped)} notebooks, {sum(len(s) for s in grouped.values())} scenarios, "
-               f"{len(runs)} runs kept")
-    alert = (f'<div class="sc-fail"><b>{n_failed} scenario(s) failed on their newest run.</b> '
-             "They are marked in red below.</div>" if n_failed else "")
+            f"{_comparison(good_by_scenario)}{body}</section>"
+        )
+    summary = (
+        f"{len(grouped)} notebooks, {sum(len(s) for s in grouped.values())} scenarios, "
+        f"{len(runs)} runs kept"
+    )
+    alert = (
+        f'<div class="sc-fail"><b>{n_failed} scenario(s) failed on their newest run.</b> '
+        "They are marked in red below.</div>"
+        if n_failed
+        else ""
+    )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1.0'>"
@@ -214,7 +254,8 @@ def render_index(root: Path) -> str:
         "<header class='sc-card'><h1>shopcast reports</h1>"
         f"<p class='sc-sub'>{html.escape(summary)}</p>{alert}</header>"
         + ("".join(sections) or "<p class='sc-card'>No runs yet: <code>make report</code>.</p>")
-        + "</body></html>")
+        + "</body></html>"
+    )
 
 
 def write_index(root: Path) -> Path:

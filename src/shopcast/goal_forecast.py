@@ -37,6 +37,9 @@ MODELS = ("prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto")
 #: The seed article's figure: TikTok e-commerce ad volume up 248.54% (GoodsFox, Jan 2023).
 SEED_AD_GROWTH = 2.4854
 
+#: Training months at the backtest's first origin when the history is long enough.
+BACKTEST_INITIAL = 18
+
 
 @dataclass(frozen=True)
 class ForecastSettings:
@@ -271,6 +274,7 @@ def run_goal_forecast(
         seed=seed,
         n_draws=min(n_histories, len(draws)),
     )
+    paths.attrs["history_kind"] = kind  # so that charts name the history correctly
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
     multiple = goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end)
 
@@ -301,10 +305,21 @@ def run_goal_forecast(
     models = {n: f for n, f in factories.items() if n in ("seasonal_naive", "drift", name)}
     if name not in models:
         models[name] = factory
+    bt_horizon = min(6, horizon_months)
+    # 18 training months is the backtest's default; a shorter history (a user's CSV needs only
+    # 12 months, and history_end may cut the anchors' history) trains on fewer rather than fail.
+    bt_initial = max(3, min(BACKTEST_INITIAL, len(history) - bt_horizon))
+    if bt_initial < BACKTEST_INITIAL:
+        notes.append(
+            f"The history has only {len(history)} months, so the backtest's first origin trains "
+            f"on {bt_initial} months ({BACKTEST_INITIAL} when the history allows); its scores "
+            "are rough."
+        )
     table = backtest.rolling_origin(
         history,
         models,
-        horizon=min(6, horizon_months),
+        horizon=bt_horizon,
+        initial=bt_initial,
         baselines=False,
         seed=seed,
         skip_failures=True,

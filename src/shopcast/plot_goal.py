@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from shopcast.goals import GoalResult, TimeToGoal, path_quantiles
 
@@ -24,6 +24,18 @@ HISTORY_COLOR, FORECAST_COLOR, GOAL_COLOR, REQUIRED_COLOR = (
 )
 KIND_MARKERS = {"estimate": "o", "lower_bound": "^", "upper_bound": "v"}
 KIND_WORDS = {"estimate": "estimate", "lower_bound": "lower bound", "upper_bound": "upper bound"}
+#: P90 / P10 of the window totals above which their histogram switches to a log axis.
+LOG_SPREAD = 10.0
+
+
+def _usd_tick(value: float, _pos: object = None) -> str:
+    """A short dollar tick label (``$500M``, ``$5B``, ``$20B``, ``$1T``), escaped for mathtext."""
+    if value <= 0:
+        return "\\$0"
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size * (1 - 1e-9):
+            return f"\\${value / size:g}{suffix}"
+    return f"\\${value:g}"
 
 
 def _billions(ax, axis: str = "y", decimals: int = 1) -> None:
@@ -90,8 +102,10 @@ def fan_chart(
 
     Args:
         paths: sample paths (full paths from ``forecast_over_draws`` or a forecast alone).
+            ``paths.attrs["history_kind"]`` (``"reconstructed"`` by default, ``"observed"``)
+            names the history in the legend.
         last_actual: last history month; default ``paths.attrs["last_actual"]`` when present,
-            else every month is drawn as forecast.
+            else (or when no month precedes it) every month is drawn as forecast.
         anchors: optional anchors (columns ``period_start``, ``period_end``, ``value_usd``,
             ``coverage``, ``kind`` and, if present, ``measure``), drawn as their average per
             month over their period: a marker for a single month, a bar across a longer period;
@@ -113,9 +127,12 @@ def fan_chart(
     q = path_quantiles(paths)
     if last_actual is None:
         last_actual = paths.attrs.get("last_actual")
+    # "observed" for a user's own series (run_goal_forecast records it in the paths' attrs)
+    kind = paths.attrs.get("history_kind", "reconstructed")
     fig = Figure(figsize=(12, 5.5), layout="constrained")
     ax = fig.add_subplot()
-    if last_actual is not None:
+    # a slice of the forecast months keeps the attrs of the full paths: no history to draw then
+    if last_actual is not None and q.index.min() < pd.Timestamp(last_actual):
         cut = pd.Timestamp(last_actual)
         hist, fut = q.loc[q.index <= cut], q.loc[q.index >= cut]
         ax.fill_between(
@@ -124,18 +141,18 @@ def fan_chart(
             hist["p90"],
             color=HISTORY_COLOR,
             alpha=0.2,
-            label="reconstructed history, P10-P90",
+            label=f"{kind} history, P10-P90",
         )
         ax.plot(
             hist.index,
             hist["p50"],
             color=HISTORY_COLOR,
             lw=2,
-            label="reconstructed history, median",
+            label=f"{kind} history, median",
         )
         ax.axvline(cut, color="grey", lw=0.8, ls=":")
         ax.annotate(
-            "last reconstructed month",
+            f"last {kind} month",
             xy=(cut, 0.98),
             xycoords=("data", "axes fraction"),
             fontsize=8,
@@ -205,7 +222,9 @@ def fan_chart(
     ax.set_xlabel("month")
     if log_y:
         ax.set_yscale("log")
-        _billions(ax, decimals=2)
+        # decades labelled $100M, $1B, $10B ... (fixed decimals of billions read $100,000.00B)
+        ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     else:
         if ymax is None:
             end = pd.Timestamp(goal_window[1]) if goal_window is not None else q.index[-1]
@@ -232,23 +251,53 @@ def fan_chart(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_title(
-        title or "Monthly GMV: reconstructed history, forecast range and the path the goal needs"
+        title or f"Monthly GMV: {kind} history, forecast range and the path the goal needs"
     )
     return fig
 
 
-def window_total_chart(result: GoalResult, title: str | None = None, bins: int = 50) -> Figure:
+def window_total_chart(
+    result: GoalResult, title: str | None = None, bins: int = 50, log_x: bool | None = None
+) -> Figure:
     """Distribution of the goal window's total across sample paths, with the goal marked.
 
     Args:
         result: a :class:`shopcast.goals.GoalResult`.
         title: chart title; the default states the probability.
         bins: histogram bins.
+        log_x: logarithmic total axis with log-spaced bins. By default it is used when the totals
+            span an order of magnitude (P90 / P10 above :data:`LOG_SPREAD`), where a linear axis
+            squeezes most paths into one bar beside a long tail; totals at or below zero cannot
+            be drawn on it and are counted in a note.
     """
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    totals = result.totals.to_numpy()
-    ax.hist(totals, bins=bins, color=FORECAST_COLOR, alpha=0.7, label="window total per path")
+    totals = result.totals.to_numpy(dtype=float)
+    positive = totals[totals > 0]
+    if log_x is None:
+        log_x = result.p10 > 0 and result.p90 / result.p10 > LOG_SPREAD
+    # a log axis needs at least two distinct positive totals
+    log_x = bool(log_x) and len(np.unique(positive)) > 1
+    if log_x:
+        edges = np.geomspace(positive.min(), positive.max(), bins + 1)
+        ax.hist(
+            positive, bins=edges, color=FORECAST_COLOR, alpha=0.7, label="window total per path"
+        )
+        ax.set_xscale("log")
+        dropped = len(totals) - len(positive)
+        if dropped:
+            ax.text(
+                0.01,
+                0.99,
+                f"{dropped} path(s) at or below \\$0 not shown",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=8,
+                color="grey",
+            )
+    else:
+        ax.hist(totals, bins=bins, color=FORECAST_COLOR, alpha=0.7, label="window total per path")
     targets = result.targets.to_numpy()
     if np.ptp(targets) > 0:
         lo, hi = np.quantile(targets, (0.1, 0.9))
@@ -272,8 +321,15 @@ def window_total_chart(result: GoalResult, title: str | None = None, bins: int =
             fontsize=8,
             color="grey",
         )
-    _billions(ax, axis="x", decimals=1)
-    ax.set_xlabel(f"total GMV {result.window[0]:%b %Y}-{result.window[1]:%b %Y}")
+    xlabel = f"total GMV {result.window[0]:%b %Y}-{result.window[1]:%b %Y}"
+    if log_x:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        xlabel += " (log scale)"
+    else:
+        _billions(ax, axis="x", decimals=1)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("number of sample paths")
     ax.legend(fontsize=8, frameon=False, loc="upper right")
     ax.grid(alpha=0.3)

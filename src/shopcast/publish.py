@@ -99,7 +99,7 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     """A headline value as a reader sees it, using its published format spec when it has one."""
     if value is None:
         return "n/a"
-    if fmt == "usd" and isinstance(value, (int, float)):
+    if fmt == "usd" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return _usd(value)
     if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
@@ -114,7 +114,9 @@ def format_value(value: Any, fmt: str | None = None) -> str:
 
 
 def _usd(x: float) -> str:
+    """``$1.0M``, ``-$2.5B``: the unit is chosen after rounding, so 999,950 is ``$1.0M``."""
+    sign, x = ("-" if x < 0 else ""), abs(x)
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"${x / size:,.1f}{suffix}"
-    return f"${x:,.0f}"
+        if round(x / size, 1) >= 1:
+            return f"{sign}${x / size:,.1f}{suffix}"
+    return f"{sign}${x:,.0f}"

@@ -5,7 +5,7 @@ Every number in these sentences comes from the result objects passed in; nothing
 
 from __future__ import annotations
 
-import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -13,23 +13,36 @@ import pandas as pd
 from shopcast.publish import format_value
 
 
+def _missing(x: Any) -> bool:
+    """None, NaN of any float type (numpy's float32 too), ``pd.NA`` or ``NaT``."""
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):  # an array: not a missing scalar
+        return False
+
+
 def usd(x: Any) -> str:
     """A short dollar label: ``$950``, ``$12.3k``, ``$4.5M``, ``$20.0B`` (``n/a`` for NaN)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "n/a"
     return format_value(float(x), "usd")
 
 
 def pct(x: Any, digits: int = 0) -> str:
     """A share as a percentage (``n/a`` for None or NaN)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "n/a"
     return f"{float(x):.{digits}%}"
 
 
+def _md_escape(text: str) -> str:
+    """Escape every ``$`` not already escaped (a bare ``$`` would start maths in JupyterLab)."""
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
+
+
 def _md_usd(x: Any) -> str:
-    """A dollar label safe inside Markdown (a bare ``$`` would start maths in JupyterLab)."""
-    return usd(x).replace("$", "\\$")
+    """A dollar label safe inside Markdown."""
+    return _md_escape(usd(x))
 
 
 def goal_headline(
@@ -90,4 +103,4 @@ def goal_caveats(result: Any) -> str:
             "5B', 5B global) are all kept; the history draws carry the disagreement.",
         ]
     items += [f"{note}" for note in result.notes]
-    return "\n".join(f"- {item.replace('$', chr(92) + '$')}" for item in items)
+    return "\n".join(f"- {_md_escape(item)}" for item in items)

@@ -1,0 +1,313 @@
+"""Threshold against goal: what an entry threshold does to the probability of a GMV goal.
+
+A higher entry threshold removes sellers and, with them, part of the platform's GMV. The cohort
+simulation (:func:`shopcast.thresholds.simulate_cohorts`) turns each threshold into a per-month
+"GMV kept" factor relative to no threshold (:func:`shopcast.thresholds.gmv_kept_factor`); here
+that factor is applied to the forecast months of GMV sample paths and the goals are scored again
+with :mod:`shopcast.goals`.
+
+- :func:`paths_under_threshold`: sample paths with one threshold's factor applied from the month
+  it takes effect.
+- :func:`threshold_tradeoff`: one row per threshold: sellers staying (from the sweep) next to the
+  probability of the absolute and the multiple goal.
+
+The factor scales the whole platform's GMV, as the simulation's seller population stands for the
+platform; it comes from assumed dynamics, so the results are scenarios, not estimates.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+
+from shopcast import goals
+from shopcast.exceptions import ParameterError
+
+TRADEOFF_COLUMNS = (
+    "threshold",
+    "sellers_staying", "sellers_staying_p10", "sellers_staying_p90",
+    "share_sellers_staying", "share_sellers_staying_p10", "share_sellers_staying_p90",
+    "share_gmv_kept",
+    "gmv_factor_in_window",
+    "probability_absolute", "probability_absolute_se",
+    "change_absolute", "change_absolute_se",
+    "probability_multiple", "probability_multiple_se",
+    "change_multiple", "change_multiple_se",
+    "window_total_p10", "window_total_p50", "window_total_p90",
+)  # fmt: skip
+
+
+def _month(value: object, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value).to_period("M").to_timestamp()
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(name, value, "a month such as '2023-09-01'") from exc
+
+
+def _last_actual(paths: pd.DataFrame) -> pd.Timestamp:
+    if not isinstance(paths, pd.DataFrame) or paths.empty:
+        raise ParameterError(
+            "paths",
+            type(paths).__name__,
+            "a non-empty DataFrame (rows = samples, columns = months)",
+        )
+    if paths.attrs.get("last_actual") is None:
+        raise ParameterError(
+            "paths.attrs['last_actual']",
+            None,
+            "the last history month, as set by forecast_over_draws (full sample paths); the "
+            "threshold applies to forecast months only",
+        )
+    return _month(paths.attrs["last_actual"], "paths.attrs['last_actual']")
+
+
+def _factor_values(factor: pd.Series | float) -> np.ndarray:
+    """The factor by month number 1..M as an array, or a :class:`ParameterError`."""
+    if isinstance(factor, (int, float, np.number)) and not isinstance(factor, bool):
+        values = np.array([float(factor)])
+    elif isinstance(factor, pd.Series):
+        if factor.empty:
+            raise ParameterError("factor", "empty Series", "a factor for month 1 at least")
+        index = np.asarray(factor.index)
+        expected = np.arange(1, len(factor) + 1)
+        if not (np.issubdtype(index.dtype, np.number) and np.array_equal(index, expected)):
+            raise ParameterError(
+                "factor.index",
+                list(factor.index[:4]),
+                "month numbers 1, 2, ..., M in order (a column of thresholds.gmv_kept_factor)",
+            )
+        values = factor.to_numpy(dtype=float)
+    else:
+        raise ParameterError(
+            "factor",
+            type(factor).__name__,
+            "a Series indexed by month number 1..M (a column of thresholds.gmv_kept_factor) or "
+            "a number",
+        )
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ParameterError("factor", values[:4].tolist(), "finite factors >= 0")
+    return values
+
+
+def _applied_factor(
+    months: pd.DatetimeIndex, last_actual: pd.Timestamp, start: pd.Timestamp, values: np.ndarray
+) -> np.ndarray:
+    """The factor each column is multiplied by: 1 before ``start``, then month 1, 2, ...
+
+    Months past the factor's length keep its last value.
+    """
+    offset = (months.year - start.year) * 12 + (months.month - start.month)
+    position = np.clip(np.asarray(offset), 0, len(values) - 1)
+    applied = values[position]
+    return np.where((np.asarray(offset) >= 0) & (months > last_actual), applied, 1.0)
+
+
+def _check_start(
+    start_month: object, last_actual: pd.Timestamp, months: pd.DatetimeIndex
+) -> pd.Timestamp:
+    first_forecast = last_actual + pd.offsets.MonthBegin(1)
+    if start_month is None:
+        return first_forecast
+    start = _month(start_month, "start_month")
+    if start < first_forecast or start > months.max():
+        raise ParameterError(
+            "start_month",
+            f"{start:%Y-%m-%d}",
+            f"a forecast month, {first_forecast:%Y-%m-%d} to {months.max():%Y-%m-%d} (the "
+            f"history ends {last_actual:%Y-%m}; a threshold cannot change months already "
+            "observed or reconstructed)",
+        )
+    return start
+
+
+def paths_under_threshold(
+    paths: pd.DataFrame, factor: pd.Series | float, start_month: object = None
+) -> pd.DataFrame:
+    """Sample paths with a threshold's "GMV kept" factor applied to the forecast months.
+
+    Month ``m`` of the factor (``m = 1..M``) multiplies the ``m``-th month from ``start_month``;
+    months past ``M`` keep factor ``M``'s value; months before ``start_month`` and every history
+    month are unchanged.
+
+    Args:
+        paths: full sample paths (rows = samples, columns = month-start Timestamps, USD per
+            month) with ``attrs["last_actual"]`` the last history month, as returned by
+            :func:`shopcast.forecast.forecast_over_draws`.
+        factor: one threshold's column of :func:`shopcast.thresholds.gmv_kept_factor` (indexed by
+            month number 1..M), or a number for a constant factor.
+        start_month: the month the threshold takes effect (the simulation's month 1); default
+            the first forecast month.
+
+    Returns:
+        A new DataFrame like ``paths``, with the same ``attrs`` (so ``draw_of_row`` still gives
+        clustered standard errors in :mod:`shopcast.goals`) plus ``attrs["threshold_start"]``.
+
+    Raises:
+        ParameterError: paths without ``attrs["last_actual"]``; a factor that is not indexed
+            1..M or has negative or non-finite values; ``start_month`` outside the forecast.
+    """
+    last = _last_actual(paths)
+    values = _factor_values(factor)
+    months = pd.DatetimeIndex(pd.to_datetime(paths.columns))
+    start = _check_start(start_month, last, months)
+    applied = _applied_factor(months, last, start, values)
+    out = pd.DataFrame(
+        paths.to_numpy(dtype=float) * applied, index=paths.index, columns=paths.columns
+    )
+    out.attrs = copy.deepcopy(paths.attrs)
+    out.attrs["threshold_start"] = start
+    return out
+
+
+def _paired_change(
+    result: goals.GoalResult, reference: goals.GoalResult, clusters: object
+) -> tuple[float, float]:
+    """Change in probability against the reference, and its paired standard error.
+
+    Both results come from the same sample paths, so the change is the mean of the per-path
+    difference of the hit indicators; its standard error is cluster-robust over history draws
+    (the same sandwich as :attr:`shopcast.goals.GoalResult.probability_se`), else the plain
+    standard error of a mean. It is much smaller than either probability's own error.
+    """
+    hit = (result.totals >= result.targets).to_numpy(dtype=float)
+    ref = (reference.totals >= reference.targets).to_numpy(dtype=float)
+    d = hit - ref
+    n, change = len(d), float(d.mean())
+    if clusters is not None and len(clusters) == n:
+        labels = pd.factorize(pd.Series(list(clusters)))[0]
+        k = int(labels.max()) + 1
+        if k >= 2:
+            sums = np.bincount(labels, weights=d - change, minlength=k)
+            return change, float(np.sqrt(k / (k - 1) * np.sum(sums**2) / n**2))
+    return change, float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+
+def _match_thresholds(factors: pd.DataFrame, sweep: pd.DataFrame) -> None:
+    """Refuse factor columns that are not the sweep's thresholds."""
+    if not isinstance(factors, pd.DataFrame) or factors.empty:
+        raise ParameterError(
+            "factors", type(factors).__name__, "the DataFrame of thresholds.gmv_kept_factor"
+        )
+    if not isinstance(sweep, pd.DataFrame) or "threshold" not in sweep.columns:
+        raise ParameterError(
+            "sweep", type(sweep).__name__, "the DataFrame of thresholds.threshold_sweep"
+        )
+    swept = sweep["threshold"].to_numpy(dtype=float)
+    cols = np.asarray(factors.columns, dtype=float)
+    if len(swept) != len(cols) or not np.allclose(np.sort(swept), np.sort(cols)):
+        raise ParameterError(
+            "factors.columns",
+            [f"{c:g}" for c in cols],
+            f"the sweep's thresholds ({', '.join(f'{t:g}' for t in swept)}); simulate and sweep "
+            "the same list of thresholds",
+        )
+
+
+def threshold_tradeoff(
+    paths: pd.DataFrame,
+    factors: pd.DataFrame,
+    sweep: pd.DataFrame,
+    goal_start: object,
+    goal_end: object,
+    target: float,
+    multiple: float,
+    base_start: object,
+    base_end: object,
+    start_month: object = None,
+) -> pd.DataFrame:
+    """Sellers staying against the probability of each GMV goal, one row per threshold.
+
+    Each threshold's factor is applied to the paths (:func:`paths_under_threshold`) and the goals
+    are scored with :func:`shopcast.goals.absolute_goal` and
+    :func:`shopcast.goals.multiple_goal`. All thresholds share the same paths, so differences
+    between rows come from the factor alone.
+
+    Args:
+        paths: full sample paths with ``attrs["last_actual"]`` (see :func:`paths_under_threshold`).
+        factors: :func:`shopcast.thresholds.gmv_kept_factor` (index month 1..M, one column per
+            threshold, relative to no threshold).
+        sweep: :func:`shopcast.thresholds.threshold_sweep` over the same thresholds.
+        goal_start, goal_end: the goal window's first and last month.
+        target: the absolute goal for the window (USD).
+        multiple: the multiple goal (the window must reach this times the base window).
+        base_start, base_end: the base window of the multiple goal.
+        start_month: the month the threshold takes effect; default the first forecast month.
+
+    Returns:
+        One row per threshold, in the sweep's order, with columns:
+
+        - ``threshold``: the entry threshold on prior annual sales (USD; 0 = none);
+        - ``sellers_staying``, ``share_sellers_staying`` and their ``_p10``/``_p90``: from the
+          sweep (static, parameter uncertainty only);
+        - ``share_gmv_kept``: the sweep's static share of GMV held by the sellers who stay;
+        - ``gmv_factor_in_window``: mean factor applied over the goal window's forecast months
+          (1 for months before ``start_month``; NaN when the window has no forecast month);
+        - ``probability_absolute``, ``probability_absolute_se``: probability that the window total
+          reaches ``target`` and its Monte-Carlo standard error (cluster-robust over history
+          draws when ``paths.attrs["draw_of_row"]`` is set);
+        - ``change_absolute``, ``change_absolute_se``: change of that probability against the
+          paths with no threshold, and its paired standard error (the same paths are scored
+          twice, so it is far smaller than ``probability_absolute_se``);
+        - ``probability_multiple``, ``probability_multiple_se``: the same for ``multiple`` times
+          the base window's total (judged per path), and ``change_multiple``,
+          ``change_multiple_se``;
+        - ``window_total_p10``, ``window_total_p50``, ``window_total_p90``: quantiles of the
+          window total under the threshold (USD).
+
+        ``attrs`` records ``start_month``, the goal window, ``target`` and ``multiple``.
+
+    Raises:
+        ParameterError: factor columns that are not the sweep's thresholds, ``start_month``
+            outside the forecast, or the goals' own parameter errors.
+    """
+    _match_thresholds(factors, sweep)
+    last = _last_actual(paths)
+    months = pd.DatetimeIndex(pd.to_datetime(paths.columns))
+    start = _check_start(start_month, last, months)
+    lo, hi = _month(goal_start, "goal_start"), _month(goal_end, "goal_end")
+    in_window = (months >= lo) & (months <= hi) & (months > last)
+    cols = np.asarray(factors.columns, dtype=float)
+    clusters = paths.attrs.get("draw_of_row")
+    ref_abs = goals.absolute_goal(paths, goal_start, goal_end, target)
+    ref_mult = goals.multiple_goal(paths, goal_start, goal_end, multiple, base_start, base_end)
+    rows = []
+    for _, srow in sweep.iterrows():
+        t = float(srow["threshold"])
+        column = factors.columns[int(np.argmin(np.abs(cols - t)))]
+        applied = _applied_factor(months, last, start, _factor_values(factors[column]))
+        adjusted = paths_under_threshold(paths, factors[column], start)
+        absolute = goals.absolute_goal(adjusted, goal_start, goal_end, target)
+        mult = goals.multiple_goal(adjusted, goal_start, goal_end, multiple, base_start, base_end)
+        change_abs, change_abs_se = _paired_change(absolute, ref_abs, clusters)
+        change_mult, change_mult_se = _paired_change(mult, ref_mult, clusters)
+        rows.append(
+            {
+                "threshold": t,
+                **{c: float(srow[c]) if c in srow.index else np.nan for c in TRADEOFF_COLUMNS[1:8]},
+                "gmv_factor_in_window": float(applied[in_window].mean())
+                if in_window.any()
+                else np.nan,
+                "probability_absolute": absolute.probability,
+                "probability_absolute_se": absolute.probability_se,
+                "change_absolute": change_abs,
+                "change_absolute_se": change_abs_se,
+                "probability_multiple": mult.probability,
+                "probability_multiple_se": mult.probability_se,
+                "change_multiple": change_mult,
+                "change_multiple_se": change_mult_se,
+                "window_total_p10": absolute.p10,
+                "window_total_p50": absolute.p50,
+                "window_total_p90": absolute.p90,
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(TRADEOFF_COLUMNS))
+    table.attrs.update(
+        start_month=start,
+        goal_window=(lo, hi),
+        target=float(target),
+        multiple=float(multiple),
+        base_window=(_month(base_start, "base_start"), _month(base_end, "base_end")),
+    )
+    return table

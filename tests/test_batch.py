@@ -1,0 +1,149 @@
+"""Batches through real kernels: failures, the lock, retention, incremental runs, the gallery."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shopcast import batch, gallery
+from shopcast.runner import ExitCode
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "notebooks"
+
+
+@pytest.fixture
+def scenarios(tmp_path, monkeypatch):
+    """A small project: notebooks and params/<notebook>/*.yaml in tmp, reports beside them."""
+    nb_dir, params_dir, root = tmp_path / "notebooks", tmp_path / "params", tmp_path / "reports"
+    nb_dir.mkdir()
+    for name in ("simple", "broken1"):
+        (nb_dir / f"{name}.ipynb").write_bytes((FIXTURES / f"{name}.ipynb").read_bytes())
+    (params_dir / "simple").mkdir(parents=True)
+    (params_dir / "simple" / "small.yaml").write_text("# five values\nn: 5\n")
+    (params_dir / "simple" / "large.yaml").write_text("# twenty values\nn: 20\n")
+    (params_dir / "broken1").mkdir()
+    (params_dir / "broken1" / "fails.yaml").write_text("# divides by zero\ndivisor: 0\n")
+    monkeypatch.setattr(batch, "NOTEBOOKS_DIR", nb_dir)
+    monkeypatch.setattr(batch, "PARAMS_DIR", params_dir)
+    monkeypatch.setenv("SHOPCAST_REPORTS_DIR", str(root))
+    return root
+
+
+def _records(root: Path) -> list[dict]:
+    return [
+        json.loads(p.read_text()) for p in root.glob("*/*/*/run.json") if not p.parent.is_symlink()
+    ]
+
+
+def test_batch_continues_past_a_failure_and_says_so(scenarios, capsys):
+    code = batch.run_batch(workers=2, root=scenarios)
+    assert code == ExitCode.BATCH_FAILED
+    out = capsys.readouterr().out
+    assert re.search(r"broken1\s+fails\s+failed", out)
+    assert re.search(r"simple\s+large\s+succeeded.*total=475", out)  # sum(range(20)) * 2.5
+    assert re.search(r"simple\s+small\s+succeeded.*total=25", out)
+    statuses = sorted((r["scenario"], r["status"]) for r in _records(scenarios))
+    assert statuses == [("fails", "failed"), ("large", "succeeded"), ("small", "succeeded")]
+    page = (scenarios / "index.html").read_text()
+    assert "The newest run FAILED" in page and "There is no good run of this scenario yet" in page
+    assert list((scenarios / "logs").glob("batch-*.log"))
+
+
+def test_gallery_numbers_equal_run_json(scenarios):
+    batch.run_batch(workers=2, root=scenarios)
+    page = (scenarios / "index.html").read_text()
+    for record in _records(scenarios):
+        if record["status"] != "succeeded":
+            continue
+        section = page.split(f'data-run="{record["notebook"]}/{record["scenario"]}/')[1]
+        for name, item in record["headline"].items():
+            shown = gallery.format_value(item["value"], item.get("fmt"))
+            cell = re.search(
+                rf'data-headline="{name}"><td>[^<]*</td><td class="v">([^<]*)<', section
+            )
+            assert cell and cell.group(1) == shown
+
+
+def test_incremental_skip_and_force(scenarios, capsys):
+    batch.run_batch([batch.PARAMS_DIR / "simple" / "small.yaml"], workers=1, root=scenarios)
+    first = _records(scenarios)
+    assert len(first) == 1
+    code = batch.run_batch([batch.PARAMS_DIR / "simple" / "small.yaml"], workers=1, root=scenarios)
+    assert code == ExitCode.OK
+    assert len(_records(scenarios)) == 1, "an unchanged scenario ran again"
+    assert "unchanged" in capsys.readouterr().out
+    assert "unchanged since" in (scenarios / "index.html").read_text()
+    batch.run_batch(
+        [batch.PARAMS_DIR / "simple" / "small.yaml"], workers=1, root=scenarios, force=True
+    )
+    assert len(_records(scenarios)) == 2
+    # a changed parameter file runs again without --force
+    (batch.PARAMS_DIR / "simple" / "small.yaml").write_text("n: 6\n")
+    batch.run_batch([batch.PARAMS_DIR / "simple" / "small.yaml"], workers=1, root=scenarios)
+    assert len(_records(scenarios)) == 3
+
+
+def test_retention_keeps_latest(scenarios):
+    small = batch.PARAMS_DIR / "simple" / "small.yaml"
+    for _ in range(3):
+        batch.run_batch([small], workers=1, root=scenarios, force=True)
+    scen = scenarios / "simple" / "small"
+    latest = os.readlink(scen / "latest")
+    # make the run latest points to the oldest, then keep only one: latest must survive
+    runs = sorted(p.name for p in scen.iterdir() if p.is_dir() and not p.is_symlink())
+    os.remove(scen / "latest")
+    os.symlink(runs[0], scen / "latest")
+    removed = batch.prune(scen, keep=1)
+    left = sorted(p.name for p in scen.iterdir() if p.is_dir() and not p.is_symlink())
+    assert runs[0] in left and runs[-1] in left and len(left) == 2
+    assert len(removed) == 1 and latest == runs[-1]
+
+
+def test_second_batch_is_refused_while_one_holds_the_lock(scenarios):
+    env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(scenarios)}
+    scenarios.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from shopcast.batch import BatchLock; lock = BatchLock(Path(sys.argv[1])).__enter__(); "
+            "print('locked', flush=True); time.sleep(60)",
+            str(scenarios),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "shopcast.cli", "batch"], capture_output=True, text=True, env=env
+        )
+        assert proc.returncode == ExitCode.LOCKED
+        assert "another batch is running" in proc.stderr and f"pid {holder.pid}" in proc.stderr
+        assert time.perf_counter() - t0 < 30
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (
+        batch.run_batch([batch.PARAMS_DIR / "simple" / "small.yaml"], workers=1, root=scenarios)
+        == ExitCode.OK
+    )
+
+
+def test_invalid_scenario_is_reported_and_nothing_runs_for_it(scenarios, capsys):
+    (batch.PARAMS_DIR / "simple" / "typo.yaml").write_text("nn: 3\n")
+    code = batch.run_batch([batch.PARAMS_DIR / "simple" / "typo.yaml"], workers=1, root=scenarios)
+    assert code == ExitCode.BATCH_FAILED
+    assert 'Did you mean "n"' in capsys.readouterr().out
+    assert not (scenarios / "simple" / "typo").exists()

@@ -1,0 +1,145 @@
+"""Report sentences: number labels on known values, and headline/caveats built from real results."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopcast.goal_forecast import ForecastSettings, run_goal_forecast
+from shopcast.report_text import goal_caveats, goal_headline, pct, usd
+
+SMALL = {"n_draws": 20, "n_histories": 5, "n_samples": 300}
+BARE_DOLLAR = re.compile(r"(?<!\\)\$")  # a "$" not escaped: JupyterLab would start maths there
+
+
+@pytest.fixture(scope="module")
+def result():
+    """The default scenario (reconstructed history, Prophet), small sizes."""
+    return run_goal_forecast(seed=0, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory):
+    """A user's CSV (observed history): 30 months of 5% monthly growth from $1M, drift model."""
+    path = tmp_path_factory.mktemp("gmv") / "gmv.csv"
+    months = pd.date_range("2021-01-01", periods=30, freq="MS")
+    values = np.round(1e6 * 1.05 ** np.arange(30)).astype(np.int64)
+    pd.DataFrame({"date": months.strftime("%Y-%m-%d"), "gmv": values}).to_csv(path, index=False)
+    return run_goal_forecast(
+        path,
+        goal_target_usd=1e8,
+        history_end="",
+        settings=ForecastSettings(model="drift"),
+        **SMALL,
+    )
+
+
+def billions(x):
+    """An independent Markdown-escaped label for an amount of billions."""
+    return f"\\${x / 1e9:,.1f}B"
+
+
+# --------------------------------------------------------------------------------------------
+# labels
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (2e10, "$20.0B"),
+        (1500, "$1.5k"),
+        (950, "$950"),
+        (4.5e6, "$4.5M"),
+        (12_345, "$12.3k"),
+        (0, "$0"),
+        (3e12, "$3.0T"),
+        (np.float64(2.78e10), "$27.8B"),
+        (np.int64(2000), "$2.0k"),
+    ],
+)
+def test_usd_known_values(value, label):
+    assert usd(value) == label
+
+
+@pytest.mark.parametrize(
+    "missing", [None, float("nan"), np.float64("nan"), np.float32("nan"), pd.NA]
+)
+def test_usd_and_pct_of_missing_values(missing):
+    assert usd(missing) == "n/a"
+    assert pct(missing) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "label"),
+    [(0.1234, 0, "12%"), (0.1234, 1, "12.3%"), (1, 0, "100%"), (0.005, 1, "0.5%"), (0, 0, "0%")],
+)
+def test_pct_known_values(value, digits, label):
+    assert pct(value, digits) == label
+
+
+# --------------------------------------------------------------------------------------------
+# headline
+
+
+def test_goal_headline_carries_the_results_numbers(result):
+    text = goal_headline(result, 20e9, 4.0, "2022-01-01", "2022-12-01")
+    a, m = result.absolute, result.multiple
+    assert f"**{a.probability:.0%}** chance that GMV from Jan 2023 to Dec 2023" in text
+    assert "**\\$20.0B**" in text
+    for amount in (a.p10, a.p50, a.p90, m.target):
+        assert billions(amount) in text
+    assert f"**{m.probability:.0%}** chance of reaching **4x** the Jan 2022-Dec 2022 total" in text
+    assert f"**{result.required_growth:.1%} a month** from Dec 2022" in text
+    trailing = float(result.growth_table.loc[3, "trailing_growth"])
+    assert f"it grew {trailing:.1%} a month" in text
+    assert "**reconstructed** to Dec 2022" in text
+    assert "**prophet**, 300 sample paths" in text
+
+
+def test_goal_headline_has_no_bare_dollar(result, observed):
+    for r, target in ((result, 20e9), (observed, 1e8)):
+        text = goal_headline(r, target, 4.0, "2022-01-01", "2022-12-01")
+        assert "\\$" in text
+        assert BARE_DOLLAR.search(text) is None, text
+
+
+def test_goal_headline_of_observed_history(observed):
+    text = goal_headline(observed, 1e8, 4.0, "2022-01-01", "2022-12-01")
+    assert "**observed** to Jun 2023" in text
+    assert "**\\$100.0M**" in text
+    assert "reconstructed" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# caveats
+
+
+def test_goal_caveats_of_reconstructed_history(result):
+    text = goal_caveats(result)
+    last_anchor = pd.to_datetime(result.anchors["period_end"]).max()
+    assert f"The last published figure ends {last_anchor:%b %Y}" in text
+    assert all(line.startswith("- ") for line in text.splitlines())
+    assert BARE_DOLLAR.search(text) is None
+
+
+def test_goal_caveats_of_observed_history(observed):
+    text = goal_caveats(observed)
+    assert "reconstructed" not in text
+    # the two general caveats, then one line per note of the result
+    assert len(text.splitlines()) == 2 + len(observed.notes)
+    assert text.splitlines()[1].startswith("- Interval bounds are not added up")
+    with_note = goal_caveats(dataclasses.replace(observed, notes=["A note."]))
+    assert with_note.splitlines()[-1] == "- A note."
+
+
+def test_goal_caveats_escape_every_dollar_of_the_notes_once(result):
+    notes = ["A cap of $5B a month was used.", "Already escaped: \\$3.0B."]
+    text = goal_caveats(dataclasses.replace(result, notes=notes))
+    assert "A cap of \\$5B a month was used." in text
+    assert "Already escaped: \\$3.0B." in text  # not double-escaped into "\\\\$"
+    assert "\\\\$" not in text
+    assert BARE_DOLLAR.search(text) is None
