@@ -115,7 +115,8 @@ def test_second_batch_is_refused_while_one_holds_the_lock(scenarios):
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; "
-            "from shopcast.batch import BatchLock; lock = BatchLock(Path(sys.argv[1])).__enter__(); "
+            "from shopcast.batch import BatchLock; "
+            "lock = BatchLock(Path(sys.argv[1])).__enter__(); "
             "print('locked', flush=True); time.sleep(60)",
             str(scenarios),
         ],
