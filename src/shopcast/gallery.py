@@ -29,7 +29,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 1
 table.sc-t{border-collapse:collapse;font-size:.85em;margin:6px 0}
 table.sc-t td,table.sc-t th{border:1px solid #d0d7de;padding:3px 8px;text-align:left;
  vertical-align:top}
-.sc-fail{background:#ffebe9;border:1px solid #cf222e;border-radius:6px;padding:6px 10px;margin:6px 0}
+.sc-fail{background:#ffebe9;border:1px solid #cf222e;border-radius:6px;padding:6px 10px;
+ margin:6px 0}
 .sc-up{color:#1a7f37}.sc-down{color:#cf222e}.sc-muted{color:#57606a;font-size:.85em}
 .sc-scen{border-top:1px solid #d0d7de;padding-top:8px;margin-top:10px}
 .sc-scen h3{margin:4px 0}
