@@ -70,7 +70,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     schema = schema_for(notebook)
     print(f"{notebook.name}: parameters ({'schema ' + schema.__name__ if schema else 'inferred'})")
     for p in notebook_parameters(notebook).values():
-        print(f"  {p.name}: {p.type_name} = {p.default!r}" + (f"  # {p.help}" if p.help else ""))
+        print(
+            f"  {p.name}: {type(p.default).__name__} = {p.default!r}"
+            + (f"  # {p.help}" if p.help else "")
+        )
     scenarios = sorted((PARAMS_DIR / notebook.stem).glob("*.yaml"))
     if scenarios:
         print("scenarios: " + ", ".join(s.stem for s in scenarios))

@@ -207,8 +207,8 @@ def _iso(value: str, name: str) -> dt.date:
 ISODate = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date, YYYY-MM-DD")
 
 
-class GmvGoalForecastParams(NotebookParams):
-    """Parameters of ``notebooks/gmv_goal_forecast.ipynb`` (also used by ``threshold_vs_goal``)."""
+class _GoalFields(NotebookParams):
+    """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
 
     data_file: str = Field(min_length=1)
     data_segment: str
@@ -234,7 +234,7 @@ class GmvGoalForecastParams(NotebookParams):
     seed: int = Field(ge=0)
 
     @model_validator(mode="after")
-    def _windows(self) -> GmvGoalForecastParams:
+    def _windows(self) -> _GoalFields:
         start, end = _iso(self.goal_start, "goal_start"), _iso(self.goal_end, "goal_end")
         base_start, base_end = _iso(self.base_start, "base_start"), _iso(self.base_end, "base_end")
         if end < start:
@@ -324,10 +324,13 @@ def data_last_month(data_file: str) -> dt.date | None:
     return max(dates).replace(day=1) if dates else None
 
 
-class SellerThresholdsParams(NotebookParams):
-    """Parameters of ``notebooks/seller_thresholds.ipynb``."""
+class GmvGoalForecastParams(_GoalFields):
+    """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
 
-    data_file: str
+
+class _SellerFields(NotebookParams):
+    """The seller size model, threshold sweep and simulation parameters."""
+
     data_form: Literal["facts", "brackets", "microdata"]
     family: Literal["lognormal", "pareto", "lognormal_pareto"]
     thresholds: list[float] = Field(min_length=1)
@@ -343,7 +346,7 @@ class SellerThresholdsParams(NotebookParams):
     seed: int = Field(ge=0)
 
     @model_validator(mode="after")
-    def _increasing(self) -> SellerThresholdsParams:
+    def _increasing(self) -> _SellerFields:
         t = self.thresholds
         if any(b <= a for a, b in itertools.pairwise(t)) or t[0] < 0:
             raise ValueError("thresholds must be non-negative and strictly increasing")
@@ -352,10 +355,34 @@ class SellerThresholdsParams(NotebookParams):
         return self
 
 
+class SellerThresholdsParams(_SellerFields):
+    """Parameters of ``notebooks/seller_thresholds.ipynb``."""
+
+    data_file: str = Field(min_length=1)
+
+
+class ThresholdVsGoalParams(_GoalFields, _SellerFields):
+    """Parameters of ``notebooks/threshold_vs_goal.ipynb``: the goal's and the sellers' together."""
+
+    seller_data_file: str = Field(min_length=1)
+    threshold_start: str = ISODate
+
+    @model_validator(mode="after")
+    def _start_in_forecast(self) -> ThresholdVsGoalParams:
+        start = _iso(self.threshold_start, "threshold_start")
+        if self.history_end and start <= _iso(self.history_end, "history_end"):
+            raise ValueError(
+                f"threshold_start {start} must be a forecast month, after "
+                f"history_end {self.history_end}"
+            )
+        return self
+
+
 #: Registered schemas, by notebook file stem. Other notebooks get an inferred schema.
 SCHEMAS: dict[str, type[NotebookParams]] = {
     "gmv_goal_forecast": GmvGoalForecastParams,
     "seller_thresholds": SellerThresholdsParams,
+    "threshold_vs_goal": ThresholdVsGoalParams,
 }
 
 _PY_TYPES = {bool: bool, int: int, float: float, str: str, list: list}
