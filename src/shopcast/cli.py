@@ -179,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%Y-%m-%dT%H:%M:%S",
         stream=sys.stderr,
     )
-    for name in ("papermill", "traitlets", "nbclient"):
+    for name in ("papermill", "nbclient"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # jupyter_client warns through traitlets' logger on every clean kernel shutdown
+    # ("Could not destroy zmq context"): noise in a scheduler's log.
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         return args.func(args)

@@ -170,9 +170,13 @@ def _for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy without hidden cells, stderr streams and shopcast's own outputs."""
     nb = copy.deepcopy(nb)
     cells = []
+    heading = "chart"
     for cell in nb.cells:
         if HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
             continue
+        if cell.cell_type == "markdown":
+            heading = next((line.lstrip("#").strip() for line in cell.source.splitlines()
+                            if line.startswith("#")), heading)
         if cell.cell_type == "code":
             kept = []
             for out in cell.get("outputs", []):
@@ -181,6 +185,9 @@ def _for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 data = out.get("data", {})
                 if HEADLINE_MIME in data or INPUT_MIME in data:
                     continue
+                if "image/png" in data:  # readers with screen readers get the section's title
+                    meta = out.setdefault("metadata", {}).setdefault("image/png", {})
+                    meta.setdefault("alt", f"Chart: {heading}")
                 kept.append(out)
             cell.outputs = kept
         cells.append(cell)
