@@ -68,7 +68,8 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("value_low_usd", "value_high_usd", "derived_from")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-OUTPUT_ORDER = (
+#: The columns that say what an anchor constrains (the reconstruction needs exactly these).
+CONSTRAINT_COLUMNS = (
     "anchor_id",
     "coverage",
     "period_start",
@@ -79,6 +80,9 @@ OUTPUT_ORDER = (
     "value_low_usd",
     "value_high_usd",
     "uncertainty",
+)
+OUTPUT_ORDER = (
+    *CONSTRAINT_COLUMNS,
     "publisher",
     "published",
     "derived_from",

@@ -87,6 +87,22 @@ def anchor_monthly_equivalents(anchors: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["start", "end", "monthly_usd", "coverage", "kind", "label"])
 
 
+def goal_window_months(
+    goal_window: tuple[object, object],
+) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+    """First and last month of a goal window and its number of months."""
+    g0 = pd.Timestamp(goal_window[0]).to_period("M").to_timestamp()
+    g1 = pd.Timestamp(goal_window[1]).to_period("M").to_timestamp()
+    return g0, g1, (g1.year - g0.year) * 12 + g1.month - g0.month + 1
+
+
+def draw_goal_line(ax, goal: float, goal_window: tuple[object, object], **style) -> float:
+    """Draw the goal as its average per month across the window; returns that average."""
+    g0, g1, n = goal_window_months(goal_window)
+    ax.hlines(goal / n, g0, g1, **style)
+    return goal / n
+
+
 def fan_chart(
     paths: pd.DataFrame,
     last_actual: object | None = None,
@@ -194,13 +210,11 @@ def fan_chart(
                 [mid], [a["monthly_usd"]], marker=marker, color=color, ls="none", ms=7, label=label
             )
     if goal is not None and goal_window is not None:
-        g0 = pd.Timestamp(goal_window[0]).to_period("M").to_timestamp()
-        g1 = pd.Timestamp(goal_window[1]).to_period("M").to_timestamp()
-        n = (g1.year - g0.year) * 12 + g1.month - g0.month + 1
-        ax.hlines(
-            goal / n,
-            g0,
-            g1,
+        g0, g1, n = goal_window_months(goal_window)
+        draw_goal_line(
+            ax,
+            goal,
+            goal_window,
             color=GOAL_COLOR,
             ls="--",
             lw=1.5,

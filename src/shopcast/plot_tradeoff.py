@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from shopcast.goals import path_quantiles
+from shopcast.plot_goal import draw_goal_line, goal_window_months
 from shopcast.sizes import usd_label
 
 ABSOLUTE_COLOR, MULTIPLE_COLOR, INTEREST_COLOR = "#4c72b0", "#dd8452", "#c44e52"
@@ -211,19 +212,18 @@ def threshold_paths_chart(
         )
     candidates = [float(f0["p50"].max()), float(hist["p90"].max())]
     if goal is not None and goal_window is not None:
-        g0 = pd.Timestamp(goal_window[0]).to_period("M").to_timestamp()
-        g1 = pd.Timestamp(goal_window[1]).to_period("M").to_timestamp()
-        n = (g1.year - g0.year) * 12 + g1.month - g0.month + 1
-        ax.hlines(
-            goal / n,
-            g0,
-            g1,
-            color="black",
-            ls="-.",
-            lw=1.2,
-            label=_plain(f"goal: {usd_label(goal)} in {g0:%b %Y}-{g1:%b %Y}, average a month"),
+        g0, g1, _ = goal_window_months(goal_window)
+        candidates.append(
+            draw_goal_line(
+                ax,
+                goal,
+                goal_window,
+                color="black",
+                ls="-.",
+                lw=1.2,
+                label=_plain(f"goal: {usd_label(goal)} in {g0:%b %Y}-{g1:%b %Y}, average a month"),
+            )
         )
-        candidates.append(goal / n)
     top = ymax if ymax is not None else 1.6 * max(candidates)
     ax.set_ylim(0, top)
     if float(f0["p90"].max()) > top:

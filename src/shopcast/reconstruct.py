@@ -64,22 +64,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from shopcast.anchors import COVERAGES, PARENT, load_anchors
+from shopcast.anchors import CONSTRAINT_COLUMNS, COVERAGES, PARENT, load_anchors
 from shopcast.exceptions import ModelError, ParameterError
 
 SPLIT = ("southeast_asia", "outside_southeast_asia")
-ANCHOR_COLUMNS = (
-    "anchor_id",
-    "coverage",
-    "period_start",
-    "period_end",
-    "measure",
-    "kind",
-    "value_usd",
-    "value_low_usd",
-    "value_high_usd",
-    "uncertainty",
-)
+ANCHOR_COLUMNS = CONSTRAINT_COLUMNS
 MIN_SIGMA = 0.01
 #: Tolerance of ``within_tolerance``, in anchor sigmas.
 TOLERANCE_SIGMAS = 2.0

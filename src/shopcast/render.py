@@ -175,8 +175,14 @@ def _for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
             continue
         if cell.cell_type == "markdown":
-            heading = next((line.lstrip("#").strip() for line in cell.source.splitlines()
-                            if line.startswith("#")), heading)
+            heading = next(
+                (
+                    line.lstrip("#").strip()
+                    for line in cell.source.splitlines()
+                    if line.startswith("#")
+                ),
+                heading,
+            )
         if cell.cell_type == "code":
             kept = []
             for out in cell.get("outputs", []):
