@@ -133,6 +133,25 @@ def main() -> None:
     )
     print("\nbacktest on the median history (horizon 6, initial 18):")
     print(summarize(table).round(3).to_string())
+    if not args.synthetic:
+        pipeline_seconds(args.repeat)
+
+
+def pipeline_seconds(repeat: int) -> None:
+    """The default scenario's whole compute, as the notebook runs it (``run_goal_forecast``)."""
+    from shopcast.goal_forecast import ForecastSettings, run_goal_forecast
+
+    seconds = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = run_goal_forecast(settings=ForecastSettings(model="auto"), horizon_months=24)
+        seconds.append(time.perf_counter() - t0)
+    print(
+        f"\ndefault scenario end to end (reconstruction, model choice, {len(result.paths)} paths, "
+        f"goals, backtest): {statistics.median(seconds):.2f} s median of {repeat} "
+        f"(target < 15 s); model {result.model_name}, "
+        f"P(goal) {result.absolute.probability:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,3 +20,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 def reports_dir() -> Path:
     """The reports folder: ``$SHOPCAST_REPORTS_DIR`` if set, else ``<project>/reports``."""
     return Path(os.environ.get("SHOPCAST_REPORTS_DIR", PROJ_ROOT / "reports")).resolve()
+
+
+def cache_dir() -> Path:
+    """Where deterministic intermediate results are cached: ``<reports>/.cache``."""
+    return reports_dir() / ".cache"

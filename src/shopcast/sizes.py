@@ -1217,7 +1217,28 @@ class SizeModel:
         self.boot_failures_, self.boot_seed_ = failures, seed
         return self.boot_params_
 
+    def __getstate__(self) -> dict:
+        """Picklable state (for :mod:`shopcast.cache`): the loss closures are left behind.
+
+        A model restored from a pickle keeps its fit and any bootstrap draws; a new bootstrap
+        of it needs a fresh fit (it raises :class:`ModelError` saying so).
+        """
+        state = self.__dict__.copy()
+        for name in ("_fact_loss", "_make_loss", "_probs"):
+            if callable(state.get(name)):
+                state[name] = None
+        return state
+
     def _one_draw(self, rng) -> dict[str, float] | None:
+        if (
+            self.data_form_ in ("facts", "brackets")
+            and getattr(self, "_fact_loss" if self.data_form_ == "facts" else "_make_loss", None)
+            is None
+        ):
+            raise ModelError(
+                "this model was restored from the cache without its loss function: "
+                "fit it again to draw a different bootstrap"
+            )
         if self.data_form_ == "microdata":
             x = self._fam.ppf(rng.random(self._x.size), self.params_)
             return self._micro_params(x, multistart=False)
@@ -1282,6 +1303,51 @@ def fit_families(
             except ModelError:
                 continue
     return out
+
+
+def fitted_models(
+    data: str | Path,
+    data_form: str = "facts",
+    families: Sequence[str] = FAMILIES,
+    n_sellers: int | None = None,
+    boot_family: str | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+) -> dict[str, SizeModel]:
+    """:func:`fit_families` plus the bootstrap of ``boot_family``, cached on disk.
+
+    The fits and the bootstrap are deterministic for a given data file (by content), form,
+    families, seller count, bootstrap size, seed and code, so reports that share them (every
+    threshold scenario) compute them once (:mod:`shopcast.cache`). Warnings raised by the fits
+    are stored with the result and raised again on a cache hit, so a report shows the same notes.
+    The data file is recorded as an input either way (:func:`shopcast.publish.record_input`).
+    """
+    from shopcast.cache import cached
+    from shopcast.publish import record_input
+
+    digest = record_input(data)
+
+    def compute() -> tuple[dict[str, SizeModel], list[tuple[str, type]]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            models = fit_families(data, data_form, families=families, n_sellers=n_sellers)
+            if boot_family is not None and n_boot and boot_family in models:
+                models[boot_family].bootstrap(n_boot, seed)
+        return models, [(str(w.message), w.category) for w in caught]
+
+    key = {
+        "data_sha256": digest,
+        "data_form": data_form,
+        "families": list(families),
+        "n_sellers": n_sellers,
+        "boot_family": boot_family,
+        "n_boot": n_boot,
+        "seed": seed,
+    }
+    models, notes = cached("size-models", key, compute)
+    for message, category in notes:
+        warnings.warn(message, category, stacklevel=2)
+    return models
 
 
 def comparison_table(models: Mapping[str, SizeModel]) -> pd.DataFrame:

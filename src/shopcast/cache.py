@@ -1,0 +1,65 @@
+"""A small on-disk cache for deterministic, expensive results (seller-size fits and bootstraps).
+
+Several reports fit the same seller-size model to the same data with the same seed (every
+threshold scenario does); the fit and its bootstrap are a large share of a batch's time. A result
+is stored under a key made of everything it depends on: the caller's inputs (data files by
+content), and the source code of the shopcast package, so any change of code or data computes
+afresh. Writes are atomic (parallel runs may race; the loser's identical result wins). Set
+``SHOPCAST_CACHE=0`` to turn the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from shopcast.config import cache_dir
+
+T = TypeVar("T")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def code_digest() -> str:
+    """SHA-256 over the package's Python source (a cached result is only as good as its code)."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def enabled() -> bool:
+    """False when ``SHOPCAST_CACHE=0``."""
+    return os.environ.get("SHOPCAST_CACHE", "1") != "0"
+
+
+def cached(name: str, key: dict[str, Any], compute: Callable[[], T]) -> T:
+    """``compute()``, or its stored result for the same ``key`` and the same code.
+
+    Args:
+        name: a readable prefix of the cache file.
+        key: JSON-serialisable inputs the result depends on (use file digests, not paths).
+        compute: the computation, deterministic for a given key.
+    """
+    if not enabled():
+        return compute()
+    text = json.dumps({"key": key, "code": code_digest()}, sort_keys=True, default=str)
+    path = cache_dir() / f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:24]}.pkl"
+    if path.is_file():
+        try:
+            with open(path, "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            path.unlink(missing_ok=True)
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(result, handle)
+    os.replace(tmp, path)
+    return result
