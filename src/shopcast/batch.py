@@ -79,11 +79,19 @@ def discover(params: list[str | Path] | None = None) -> list[tuple[Path, Path | 
             path = Path(p).resolve()
             pairs.append((NOTEBOOKS_DIR / f"{path.parent.name}.ipynb", path))
         return pairs
-    pairs = []
+    groups = []
     for notebook in sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
-        files = sorted((PARAMS_DIR / notebook.stem).glob("*.yaml"))
-        pairs.extend((notebook, f) for f in files) if files else pairs.append((notebook, None))
-    return pairs
+        files = sorted((PARAMS_DIR / notebook.stem).glob("*.yaml"), key=_base_first)
+        groups.append([(notebook, f) for f in files] or [(notebook, None)])
+    # Round-robin across notebooks: one scenario of each first, so a notebook's first run fills
+    # the cache its other scenarios reuse (shopcast.cache) before they start, and a notebook that
+    # fails is seen early.
+    depth = max((len(g) for g in groups), default=0)
+    return [g[i] for i in range(depth) for g in groups if i < len(g)]
+
+
+def _base_first(path: Path) -> tuple[int, str]:
+    return (path.stem != "base", path.stem)
 
 
 # ----------------------------------------------------------------------------- incremental
