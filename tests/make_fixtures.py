@@ -89,3 +89,26 @@ write(
         new_code_cell("from shopcast import publish\npublish('obj', object() if x else None)"),
     ],
 )
+
+write(
+    "external_image",
+    [
+        new_markdown_cell("# External image fixture\n\nAn output that would load a URL."),
+        params_cell('url = "https://example.com/chart.png"  # an image on the web\n'),
+        new_code_cell(
+            "from IPython.display import HTML, display\ndisplay(HTML(f'<img src=\"{url}\">'))"
+        ),
+    ],
+)
+
+write(
+    "scripted",
+    [
+        new_markdown_cell("# Script output fixture\n\nA JavaScript output next to text."),
+        params_cell('message = "kept"  # text that must reach the report\n'),
+        new_code_cell(
+            "from IPython.display import Javascript, display\n"
+            "display(Javascript('document.title = 1'))\nprint(message)"
+        ),
+    ],
+)

@@ -148,3 +148,47 @@ def test_invalid_scenario_is_reported_and_nothing_runs_for_it(scenarios, capsys)
     assert code == ExitCode.BATCH_FAILED
     assert 'Did you mean "n"' in capsys.readouterr().out
     assert not (scenarios / "simple" / "typo").exists()
+
+
+def test_a_newer_failed_run_is_retried_not_skipped(scenarios):
+    small = batch.PARAMS_DIR / "simple" / "small.yaml"
+    batch.run_batch([small], workers=1, root=scenarios)
+    scen = scenarios / "simple" / "small"
+    good = os.readlink(scen / "latest")
+    failed = scen / "29990101T000000.000000Z"  # a newer run that failed
+    failed.mkdir()
+    (failed / "run.json").write_text(
+        json.dumps(
+            {
+                "notebook": "simple",
+                "scenario": "small",
+                "status": "failed",
+                "run_id": failed.name,
+                "started": "2999-01-01T00:00:00+00:00",
+                "error": {"kind": "timeout"},
+            }
+        )
+    )
+    assert batch.run_batch([small], workers=1, root=scenarios) == ExitCode.OK
+    assert os.readlink(scen / "latest") != good  # it ran again and succeeded
+
+
+def test_gallery_shows_a_running_run_as_running_not_failed(scenarios):
+    batch.run_batch([batch.PARAMS_DIR / "simple" / "small.yaml"], workers=1, root=scenarios)
+    running = scenarios / "simple" / "small" / "29990101T000000.000000Z"
+    running.mkdir()
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    (running / "run.json").write_text(
+        json.dumps(
+            {
+                "notebook": "simple",
+                "scenario": "small",
+                "status": "running",
+                "run_id": running.name,
+                "started": now,
+                "timeout_s": 1200,
+            }
+        )
+    )
+    page = (gallery.write_index(scenarios)).read_text()
+    assert "A run is in progress" in page and "The newest run FAILED" not in page

@@ -136,3 +136,23 @@ def test_unparseable_parameter_line_is_refused(tmp_path):
     nbformat.write(new_notebook(cells=[cell], metadata={"kernelspec": kernel}), path)
     with pytest.raises(ParameterError, match=r"\"a\".*keep .=. and quote characters out"):
         notebook_parameters(path)
+
+
+def test_non_utf8_file_is_refused(tmp_path):
+    f = tmp_path / "latin.yaml"
+    f.write_bytes("# caf\xe9\nn: 3\n".encode("latin-1"))
+    with pytest.raises(ParameterError, match=r"latin\.yaml.*not UTF-8 at byte 5"):
+        load_params_file(f)
+
+
+def test_missing_data_file_is_refused_before_the_kernel():
+    nb = Path(__file__).parents[1] / "notebooks" / "gmv_goal_forecast.ipynb"
+    with pytest.raises(ParameterError, match=r'"data_file" = .nope\.csv.*does not exist'):
+        validate(nb, [(COMMAND_LINE, {"data_file": "nope.csv"})])
+
+
+def test_combination_errors_name_only_the_fields_involved():
+    nb = Path(__file__).parents[1] / "notebooks" / "threshold_vs_goal.ipynb"
+    with pytest.raises(ParameterError) as info:
+        validate(nb, [(COMMAND_LINE, {"horizon_months": 1})])
+    assert set(info.value.value) == {"goal_end", "history_end", "horizon_months"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shopcast import cli, runner
+from shopcast import cli, render, runner
 from shopcast.runner import ExitCode
 
 FIXTURES = Path(__file__).parent / "notebooks"
@@ -166,3 +166,33 @@ def test_cli_run_exit_codes_as_subprocess(reports):
     assert proc.returncode == 1
     assert proc.stdout.strip().endswith("report.html")
     assert "Traceback" not in proc.stderr
+
+
+def test_report_that_would_load_a_url_fails_and_keeps_latest(reports):
+    result = runner.run(FIXTURES / "external_image.ipynb", root=reports, progress=False)
+    assert result.exit_code == ExitCode.RENDER_FAILED
+    assert result.record["status"] == "failed"
+    assert result.record["error"]["kind"] == "render error"
+    assert "loads a URL" in result.record["error"]["evalue"]
+    page = (result.run_dir / "report.html").read_text()
+    render.check_self_contained(page)  # the fallback page itself loads nothing
+    assert 'id="shopcast-error"' in page
+    assert _latest(reports, "external_image") is None
+
+
+def test_script_outputs_never_reach_the_report(reports):
+    result = runner.run(FIXTURES / "scripted.ipynb", root=reports, progress=False)
+    assert result.exit_code == ExitCode.OK
+    page = (result.run_dir / "report.html").read_text()
+    assert "<script" not in page and "document.title" not in page
+    assert "kept" in page
+
+
+def test_latest_only_moves_forward(tmp_path):
+    scenario = tmp_path / "nb" / "s"
+    older, newer = scenario / "20260101T000000.000000Z", scenario / "20260102T000000.000000Z"
+    for d in (older, newer):
+        d.mkdir(parents=True)
+    runner.point_latest(scenario, newer)
+    runner.point_latest(scenario, older)  # an overlapping older run finishing last
+    assert os.readlink(scenario / "latest") == newer.name

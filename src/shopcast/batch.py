@@ -12,12 +12,14 @@ successful run is skipped unless ``force``; the gallery says "unchanged since ..
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -31,12 +33,15 @@ from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR, reports_dir
 from shopcast.exceptions import ShopcastError
 from shopcast.publish import format_value, sha256
 from shopcast.runner import (
+    CHECKED_NAME,
     DEFAULT_TIMEOUT_S,
     LATEST_NAME,
     RECORD_NAME,
     ExitCode,
+    RunInterrupted,
     RunPlan,
     atomic_write,
+    package_versions,
     plan_run,
     source_digest,
 )
@@ -44,8 +49,8 @@ from shopcast.runner import (
 log = logging.getLogger("shopcast")
 
 LOCK_NAME = ".batch.lock"
-CHECKED_NAME = "checked.json"
 DEFAULT_KEEP = 20
+KEEP_LOGS = 100
 
 
 class BatchLocked(ShopcastError):
@@ -110,6 +115,7 @@ def fingerprint(plan: RunPlan, data_sha256: dict[str, str]) -> dict[str, Any]:
         "parameters": plan.params.values,
         "source_sha256": source_digest(),
         "data_sha256": data,
+        "packages": package_versions(),
     }
 
 
@@ -127,11 +133,20 @@ def unchanged(root: Path, plan: RunPlan) -> dict[str, Any] | None:
     last = last_success(root, plan)
     if not last or last.get("status") != "succeeded":
         return None
+    scenario_dir = root / plan.name / plan.scenario
+    runs = sorted(
+        p.name
+        for p in scenario_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and (p / RECORD_NAME).exists()
+    )
+    if runs and runs[-1] != last.get("run_id"):
+        return None  # a newer run failed: try again rather than leave the failure standing
     before = {
         "notebook_sha256": last.get("notebook_sha256"),
         "parameters": last.get("parameters"),
         "source_sha256": last.get("code_version", {}).get("source_sha256"),
         "data_sha256": last.get("data_sha256", {}),
+        "packages": last.get("packages"),
     }
     now = fingerprint(plan, before["data_sha256"])
     return (
@@ -164,6 +179,12 @@ def prune(scenario_dir: Path, keep: int) -> list[Path]:
             shutil.rmtree(old)
             removed.append(old)
     return removed
+
+
+def prune_logs(log_dir: Path, keep: int) -> None:
+    """Keep the newest ``keep`` batch logs."""
+    for old in sorted(log_dir.glob("batch-*.log"), reverse=True)[keep:]:
+        old.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- lock
@@ -204,6 +225,12 @@ class BatchLock:
 # ----------------------------------------------------------------------------- running
 
 
+#: Children running now (so an interrupted batch can stop them).
+_children: set[subprocess.Popen] = set()
+#: Extra seconds a child gets beyond its own whole-run timeout before the batch kills it.
+BACKSTOP_S = 300
+
+
 def _run_one(
     notebook: Path, params_file: Path | None, timeout_s: float, root: Path, logfile
 ) -> Outcome:
@@ -220,16 +247,34 @@ def _run_one(
     if params_file:
         cmd += ["--params", str(params_file)]
     env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(root)}
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-    duration = time.perf_counter() - t0
     scenario = params_file.stem if params_file else "default"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    _children.add(proc)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s + BACKSTOP_S)
+    except subprocess.TimeoutExpired:
+        # The child's own watchdog covers the notebook; this covers a hang anywhere else.
+        _kill_group(proc)
+        stdout, stderr = proc.communicate()
+        stderr += f"\nshopcast batch: killed after {timeout_s + BACKSTOP_S:.0f} s (backstop)"
+    finally:
+        _children.discard(proc)
+    duration = time.perf_counter() - t0
     logfile.write(
         f"\n=== {notebook.stem}/{scenario}: exit {proc.returncode} in {duration:.1f} s\n"
-        f"{proc.stdout}{proc.stderr}"
+        f"{stdout}{stderr}"
     )
     logfile.flush()
-    report = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    report = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     record: dict[str, Any] = {}
     if report:
         try:
@@ -237,21 +282,28 @@ def _run_one(
         except (OSError, json.JSONDecodeError):
             record = {}
     if proc.returncode == ExitCode.BAD_INPUT:
-        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "bad input"
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "bad input"
         return Outcome(
             notebook.stem, scenario, "invalid", duration, detail=detail, exit_code=proc.returncode
         )
-    status = record.get("status", "failed" if proc.returncode else "succeeded")
-    detail = (record.get("error") or {}).get("kind", "") if record else ""
+    ok = proc.returncode == 0 and record.get("status") == "succeeded"
+    detail = (record.get("error") or {}).get("kind", "") or (
+        "" if ok else f"exit {proc.returncode}"
+    )
     return Outcome(
         notebook.stem,
         scenario,
-        status,
+        "succeeded" if ok else "failed",
         record.get("duration_s", duration),
         record.get("headline", {}),
         detail,
         proc.returncode,
     )
+
+
+def _kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def run_batch(
@@ -266,14 +318,11 @@ def run_batch(
     root = Path(root) if root else reports_dir()
     workers = max(1, workers or os.cpu_count() or 1)
     try:
-        lock = BatchLock(root).__enter__()
+        with BatchLock(root):
+            return _run_locked(root, discover(params), workers, force, timeout_s, keep)
     except BatchLocked as exc:
         print(f"shopcast: {exc}", file=sys.stderr)
         return ExitCode.LOCKED
-    try:
-        return _run_locked(root, discover(params), workers, force, timeout_s, keep)
-    finally:
-        lock.__exit__()
 
 
 def _run_locked(
@@ -336,27 +385,38 @@ def _run_locked(
         file=sys.stderr,
     )
     t0 = time.perf_counter()
-    with (
-        open(log_path, "w", encoding="utf-8") as logfile,
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
+    interrupted = False
+    with open(log_path, "w", encoding="utf-8") as logfile:
+        pool = ThreadPoolExecutor(max_workers=workers)
         futures = [pool.submit(_run_one, nb, pf, timeout_s, root, logfile) for nb, pf in todo]
-        for done, future in enumerate(as_completed(futures), start=1):
-            out = future.result()
-            outcomes.append(out)
-            print(
-                f"[{done}/{total}] {out.notebook}/{out.scenario}: {out.status} "
-                f"({out.duration_s:.1f} s)",
-                file=sys.stderr,
-            )
-            if out.status == "succeeded":
-                stale = root / out.notebook / out.scenario / CHECKED_NAME
-                stale.unlink(missing_ok=True)
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                out = future.result()
+                outcomes.append(out)
+                print(
+                    f"[{done}/{total}] {out.notebook}/{out.scenario}: {out.status} "
+                    f"({out.duration_s:.1f} s)",
+                    file=sys.stderr,
+                )
+                if out.status == "succeeded":
+                    (root / out.notebook / out.scenario / CHECKED_NAME).unlink(missing_ok=True)
+        except (KeyboardInterrupt, RunInterrupted):
+            # Stop queued scenarios, ask running ones to stop (each writes its failure
+            # report and keeps its last good one), then tidy up as after any batch.
+            interrupted = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in list(_children):
+                _kill_group(proc, signal.SIGTERM)
+            print("shopcast batch: interrupted; stopping the running scenarios", file=sys.stderr)
+        pool.shutdown(wait=True)
     wall = time.perf_counter() - t0
     for scenario_dir in {root / o.notebook / o.scenario for o in outcomes}:
         if scenario_dir.is_dir():
             prune(scenario_dir, keep)
+    prune_logs(log_dir, KEEP_LOGS)
     gallery.write_index(root)
+    if interrupted:
+        return ExitCode.INTERRUPTED
     print(summary_table(outcomes))
     failed = [o for o in outcomes if o.status not in ("succeeded", "unchanged")]
     print(

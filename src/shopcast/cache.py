@@ -15,22 +15,29 @@ import json
 import os
 import pickle
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
-from shopcast.config import cache_dir
+from shopcast.config import cache_dir, package_digest
 
 T = TypeVar("T")
-_PACKAGE = Path(__file__).resolve().parent
 
 
 def code_digest() -> str:
-    """SHA-256 over the package's Python source (a cached result is only as good as its code)."""
-    digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """SHA-256 over the package's source (a cached result is only as good as its code)."""
+    return package_digest()
+
+
+def _library_versions() -> dict[str, str]:
+    """Versions of the libraries a cached result's numbers and pickle depend on."""
+    from importlib import metadata
+
+    out = {}
+    for name in ("numpy", "pandas", "scipy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
 
 
 def enabled() -> bool:
@@ -48,13 +55,17 @@ def cached(name: str, key: dict[str, Any], compute: Callable[[], T]) -> T:
     """
     if not enabled():
         return compute()
-    text = json.dumps({"key": key, "code": code_digest()}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"key": key, "code": code_digest(), "libraries": _library_versions()},
+        sort_keys=True,
+        default=str,
+    )
     path = cache_dir() / f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:24]}.pkl"
     if path.is_file():
         try:
             with open(path, "rb") as handle:
                 return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except Exception:  # noqa: BLE001 - any unreadable entry (e.g. after an upgrade): recompute
             path.unlink(missing_ok=True)
     result = compute()
     path.parent.mkdir(parents=True, exist_ok=True)

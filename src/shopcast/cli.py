@@ -187,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         return args.func(args)
-    except ParameterError as exc:
-        print(f"shopcast: error: {exc}", file=sys.stderr)
-        return int(ExitCode.BAD_INPUT)
-    except ShopcastError as exc:
+    except RunInterrupted as exc:
+        print(f"shopcast: interrupted: {exc}", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except ShopcastError as exc:  # a user's mistake: a message, never a traceback
         print(f"shopcast: error: {exc}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ folder (tests use it to keep their runs apart from real ones).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -25,3 +26,14 @@ def reports_dir() -> Path:
 def cache_dir() -> Path:
     """Where deterministic intermediate results are cached: ``<reports>/.cache``."""
     return reports_dir() / ".cache"
+
+
+def package_digest() -> str:
+    """One SHA-256 over the package's source and templates: what the code was, committed or not."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".j2", ".json"}:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -9,6 +9,7 @@ and no external resource, so it reads from disk without a server; it is rewritte
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -18,10 +19,7 @@ from typing import Any
 
 from shopcast.publish import format_value
 from shopcast.render import CSS
-
-RECORD_NAME = "run.json"
-LATEST_NAME = "latest"
-CHECKED_NAME = "checked.json"
+from shopcast.runner import CHECKED_NAME, LATEST_NAME, RECORD_NAME
 
 GALLERY_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 16px;
@@ -29,6 +27,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 1
 table.sc-t{border-collapse:collapse;font-size:.85em;margin:6px 0}
 table.sc-t td,table.sc-t th{border:1px solid #d0d7de;padding:3px 8px;text-align:left;
  vertical-align:top}
+.sc-stale{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 10px;
+ margin:6px 0}
 .sc-fail{background:#ffebe9;border:1px solid #cf222e;border-radius:6px;padding:6px 10px;
  margin:6px 0}
 .sc-up{color:#1a7f37}.sc-down{color:#cf222e}.sc-muted{color:#57606a;font-size:.85em}
@@ -51,6 +51,20 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
         runs.append(record)
     runs.sort(key=lambda r: r.get("run_id", ""))
     return runs
+
+
+def run_state(record: dict[str, Any]) -> str:
+    """``succeeded``, ``failed``, ``running``, or ``abandoned`` (running past its timeout)."""
+    status = record.get("status", "failed")
+    if status != "running":
+        return status
+    try:
+        started = dt.datetime.fromisoformat(record["started"])
+        limit = float(record.get("timeout_s", 0)) + 600
+    except (KeyError, ValueError, TypeError):
+        return "abandoned"
+    age = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    return "running" if age < limit else "abandoned"
 
 
 def _latest_target(root: Path, notebook: str, scenario: str) -> str | None:
@@ -116,7 +130,7 @@ def _headline_table(good: dict[str, Any], previous: dict[str, Any] | None) -> st
 def _history(runs: list[dict[str, Any]], latest: str | None) -> str:
     rows = []
     for r in reversed(runs):
-        status = r.get("status", "?")
+        status = run_state(r)
         css = "sc-ok" if status == "succeeded" else "sc-failed"
         mark = " (latest good)" if r.get("run_id") == latest else ""
         rows.append(
@@ -141,12 +155,19 @@ def _scenario_section(root: Path, notebook: str, scenario: str, runs: list[dict[
         older = [r for r in good_runs if r.get("run_id", "") < good.get("run_id", "")]
         previous = older[-1] if older else None
     newest = runs[-1]
+    state = run_state(newest)
     parts = [
         f'<div class="sc-scen" id="{html.escape(notebook)}--{html.escape(scenario)}" '
         f'data-scenario="{html.escape(scenario)}"><h3>{html.escape(scenario)}</h3>'
     ]
-    if newest.get("status") != "succeeded":
-        kind = (newest.get("error") or {}).get("kind", "failed")
+    if state == "running":
+        parts.append(
+            f'<div class="sc-stale" data-status="running"><b>A run is in progress</b> since '
+            f"{html.escape(newest.get('started', ''))}; the values below are from the last good "
+            "run.</div>"
+        )
+    elif state != "succeeded":
+        kind = (newest.get("error") or {}).get("kind", state)
         parts.append(
             f'<div class="sc-fail" data-status="failed"><b>The newest run FAILED</b> '
             f"({html.escape(kind)}) at {html.escape(newest.get('started', ''))}: "
@@ -229,7 +250,7 @@ def render_index(root: Path) -> str:
             good = next((r for r in scen_runs[scenario] if r.get("run_id") == latest), None)
             if good:
                 good_by_scenario[scenario] = good
-            n_failed += scen_runs[scenario][-1].get("status") != "succeeded"
+            n_failed += run_state(scen_runs[scenario][-1]) not in ("succeeded", "running")
         body = "".join(
             _scenario_section(root, notebook, s, scen_runs[s]) for s in sorted(scen_runs)
         )

@@ -28,7 +28,7 @@ import pandas as pd
 from shopcast import backtest, forecast, goals
 from shopcast.anchors import load_anchors
 from shopcast.config import PROJ_ROOT
-from shopcast.exceptions import ParameterError
+from shopcast.exceptions import DataError, ParameterError
 from shopcast.reconstruct import reconstruct
 from shopcast.series import load_gmv_csv
 
@@ -177,8 +177,7 @@ def load_history(
         ``(kind, draws, anchors, residuals)``.
     """
     path = resolve_path(data_file)
-    header = pd.read_csv(path, nrows=0).columns if path.is_file() else []
-    if "anchor_id" in header:
+    if "anchor_id" in _header(path):
         anchors = load_anchors(path)
         rec = reconstruct(
             anchors, coverage=coverage, n_draws=n_draws, seed=seed, end=history_end or None
@@ -186,10 +185,28 @@ def load_history(
         return "reconstructed", rec.draws, anchors, rec.residuals
     series = load_gmv_csv(path, segment=segment or None)
     if history_end:
+        if pd.Timestamp(history_end) < series.index[0]:
+            raise DataError(
+                path,
+                f"history_end {history_end} is before the first month of the "
+                f"data ({series.index[0]:%Y-%m}); set history_end to a month the "
+                "data covers, or empty for all of it",
+            )
         series = series[series.index <= pd.Timestamp(history_end)]
     draws = pd.DataFrame([series.to_numpy(dtype=float)], columns=series.index)
     draws.index.name = "draw"
     return "observed", draws, None, None
+
+
+def _header(path: Path) -> list[str]:
+    """The first line's column names ([] for a missing or empty file: the loader says why)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:

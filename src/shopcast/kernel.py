@@ -66,6 +66,15 @@ def project_kernel_manager() -> AsyncKernelManager:
     )
 
 
+def remove_sockets(km: AsyncKernelManager) -> None:
+    """Delete the kernel's private socket folder (after the kernel has stopped)."""
+    import shutil
+
+    folder = Path(km.ip).parent
+    if folder.name.startswith("shopcast-kernel-"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def kill_kernel(km: AsyncKernelManager) -> None:
     """Kill the kernel and everything it started (it runs in its own process group)."""
     provisioner = getattr(km, "provisioner", None)

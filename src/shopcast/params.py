@@ -16,14 +16,23 @@ import contextlib
 import datetime as dt
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import nbformat
 import yaml
 from papermill.inspection import inspect_notebook
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from shopcast.exceptions import ParameterError, closest
 
@@ -45,7 +54,16 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ParameterError("--params", str(path), "an existing YAML file", file=str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(
+            "(file)",
+            f"not UTF-8 at byte {exc.start}",
+            "a UTF-8 text file (save it as UTF-8)",
+            file=str(path),
+        ) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -207,10 +225,24 @@ def _iso(value: str, name: str) -> dt.date:
 ISODate = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date, YYYY-MM-DD")
 
 
+def _existing_file(value: str) -> str:
+    from shopcast.config import PROJ_ROOT
+
+    path = Path(value) if Path(value).is_absolute() else PROJ_ROOT / value
+    if not path.is_file():
+        raise ValueError(
+            f"an existing file (absolute, or relative to {PROJ_ROOT}); {path} does not exist"
+        )
+    return value
+
+
+DataFile = Annotated[str, Field(min_length=1), AfterValidator(_existing_file)]
+
+
 class _GoalFields(NotebookParams):
     """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
 
-    data_file: str = Field(min_length=1)
+    data_file: DataFile
     data_segment: str
     coverage: Literal["global", "southeast_asia", "outside_southeast_asia", "united_states"]
     goal_target_usd: float = Field(gt=0)
@@ -262,7 +294,8 @@ class _GoalFields(NotebookParams):
             months = (end.year - last.year) * 12 + end.month - last.month
             if months > self.horizon_months:
                 raise ValueError(
-                    f"goal_end {end:%Y-%m} lies outside the forecast: history ends {last:%Y-%m} "
+                    f"goal_end {end:%Y-%m} lies outside the forecast: history_end / data end "
+                    f"{last:%Y-%m} "
                     f"and horizon_months is {self.horizon_months}; set horizon_months to at "
                     f"least {months} or move goal_end"
                 )
@@ -358,13 +391,13 @@ class _SellerFields(NotebookParams):
 class SellerThresholdsParams(_SellerFields):
     """Parameters of ``notebooks/seller_thresholds.ipynb``."""
 
-    data_file: str = Field(min_length=1)
+    data_file: DataFile
 
 
 class ThresholdVsGoalParams(_GoalFields, _SellerFields):
     """Parameters of ``notebooks/threshold_vs_goal.ipynb``: the goal's and the sellers' together."""
 
-    seller_data_file: str = Field(min_length=1)
+    seller_data_file: DataFile
     threshold_start: str = ISODate
 
     @model_validator(mode="after")
@@ -479,7 +512,7 @@ def validate(notebook: str | Path, layers: list[tuple[str, dict[str, Any]]]) -> 
         key = str(err["loc"][0]) if err["loc"] else "(combination)"
         if key == "(combination)":
             message = _describe_allowed(err)
-            culprits = [k for k in values if k in message]
+            culprits = [k for k in values if re.search(rf"\b{re.escape(k)}\b", message)]
             origin = ", ".join(sorted({origins[k] for k in culprits})) or None
             shown = {k: values[k] for k in culprits}
             raise ParameterError(key, shown, message, file=origin) from None

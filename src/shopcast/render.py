@@ -19,8 +19,19 @@ from nbconvert import HTMLExporter
 from nbconvert.filters import strip_ansi
 
 from shopcast.config import TEMPLATES_DIR
+from shopcast.exceptions import ShopcastError
 from shopcast.publish import HEADLINE_MIME, INPUT_MIME, format_value
 
+
+class RenderError(ShopcastError):
+    """A notebook's report cannot be rendered as a safe, self-contained page."""
+
+
+SCRIPT_MIMES = {
+    "application/javascript",
+    "text/javascript",
+    "application/vnd.jupyter.widget-view+json",
+}
 HIDDEN_TAGS = {"injected-parameters", "parameters", "remove-cell"}
 
 CSS = """
@@ -191,6 +202,10 @@ def _for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 data = out.get("data", {})
                 if HEADLINE_MIME in data or INPUT_MIME in data:
                     continue
+                for mime in SCRIPT_MIMES & set(data):  # scripts never reach a report
+                    del data[mime]
+                if out.get("output_type") in ("display_data", "execute_result") and not data:
+                    continue
                 if "image/png" in data:  # readers with screen readers get the section's title
                     meta = out.setdefault("metadata", {}).setdefault("image/png", {})
                     meta.setdefault("alt", f"Chart: {heading}")
@@ -231,7 +246,43 @@ def render_html(nb: nbformat.NotebookNode, record: dict[str, Any]) -> str:
         "metadata": {"name": record.get("title", record["notebook"])},
     }
     body, _ = exporter.from_notebook_node(_for_readers(nb), resources=resources)
-    return _strip_style_comments(body)
+    page = _strip_style_comments(body)
+    check_self_contained(page)
+    return page
+
+
+#: What a self-contained report must not hold: scripts, or anything fetched from a URL.
+FORBIDDEN = (
+    (r"<script\b", "a script"),
+    (
+        r"<(?:img|link|iframe|embed|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*[\"']?"
+        r"(?:https?:)?//",
+        "an element that loads a URL",
+    ),
+    (r"@import|url\(\s*[\"']?(?:https?:)?//", "a stylesheet that loads a URL"),
+)
+
+
+def check_self_contained(page: str) -> None:
+    """Raise :class:`RenderError` if the page would run a script or fetch anything."""
+    for pattern, what in FORBIDDEN:
+        found = re.search(pattern, page, flags=re.I)
+        if found:
+            start = max(found.start() - 60, 0)
+            raise RenderError(
+                f"the report would contain {what} (near {page[start : found.end() + 60]!r}); "
+                "reports must be self-contained: embed images, drop JavaScript outputs and "
+                "external links to resources"
+            )
+
+
+def fallback_html(record: dict[str, Any]) -> str:
+    """A minimal page for a run whose report could not be rendered (header and error only)."""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(record.get('title', record['notebook']))}</title>"
+        f"<style>{CSS}</style></head><body>{header_html(record)}</body></html>"
+    )
 
 
 def _strip_style_comments(page: str) -> str:

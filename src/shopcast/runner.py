@@ -14,7 +14,6 @@ wrong (:class:`ExitCode`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -37,9 +36,9 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
 from shopcast import render
-from shopcast.config import PROJ_ROOT, reports_dir
+from shopcast.config import PROJ_ROOT, package_digest, reports_dir
 from shopcast.exceptions import ShopcastError
-from shopcast.kernel import KERNEL_NAME, kill_kernel, project_kernel_manager
+from shopcast.kernel import KERNEL_NAME, kill_kernel, project_kernel_manager, remove_sockets
 from shopcast.params import (
     COMMAND_LINE,
     ResolvedParams,
@@ -56,6 +55,7 @@ EXECUTED_NAME = "executed.ipynb"
 REPORT_NAME = "report.html"
 RECORD_NAME = "run.json"
 LATEST_NAME = "latest"
+CHECKED_NAME = "checked.json"
 
 #: Packages whose versions every run records.
 TRACKED_PACKAGES = (
@@ -88,6 +88,7 @@ class ExitCode(IntEnum):
     KERNEL_DIED = 4
     BATCH_FAILED = 5
     LOCKED = 6
+    RENDER_FAILED = 7
     INTERRUPTED = 130
 
 
@@ -99,6 +100,7 @@ EXIT_MEANINGS = {
     ExitCode.KERNEL_DIED: "the kernel died or could not start",
     ExitCode.BATCH_FAILED: "batch: at least one scenario failed",
     ExitCode.LOCKED: "batch: another batch holds the lock; nothing was run",
+    ExitCode.RENDER_FAILED: "the notebook ran but its report could not be rendered safely",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); failure report written",
 }
 
@@ -182,13 +184,7 @@ def code_version() -> dict[str, Any]:
 
 def source_digest() -> str:
     """One SHA-256 over the package's source files (what the code was, committed or not)."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".j2", ".json"}:
-            digest.update(path.relative_to(package).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return package_digest()
 
 
 def package_versions() -> dict[str, str]:
@@ -217,7 +213,14 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def point_latest(scenario_dir: Path, run_dir: Path) -> None:
-    """Swap the scenario's ``latest`` symlink to ``run_dir`` atomically (rename over the old)."""
+    """Swap the scenario's ``latest`` symlink to ``run_dir`` atomically (rename over the old).
+
+    Only forward: when two runs of a scenario overlap, ``latest`` ends on the newer one (run
+    folders are named by their UTC start), whichever finishes last.
+    """
+    link = scenario_dir / LATEST_NAME
+    if link.is_symlink() and os.readlink(link) > run_dir.name:
+        return
     tmp = scenario_dir / f".{LATEST_NAME}.{os.getpid()}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
@@ -401,19 +404,24 @@ def execute(
             run_sync(km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - the kernel may already be gone
             kill_kernel(km)
+        remove_sockets(km)
     duration = time.perf_counter() - t0
 
-    if executed_path.exists():
-        nb = nbformat.read(executed_path, as_version=4)
-    else:
+    try:
+        nb = nbformat.read(executed_path if executed_path.exists() else plan.notebook, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - a truncated notebook after a kill
         nb = nbformat.read(plan.notebook, as_version=4)
+        code = code if code != ExitCode.OK else ExitCode.KERNEL_DIED
+        error = error or {
+            "kind": "unreadable output",
+            "ename": type(exc).__name__,
+            "evalue": f"the executed notebook could not be read: {exc}",
+        }
     if error and "cell_index" not in error:
         _locate_failing_cell(nb, error)
     headline, inputs = published_values(nb)
-    ok = code == ExitCode.OK
     record.update(
         {
-            "status": "succeeded" if ok else "failed",
             "exit_code": int(code),
             "ended": _now().isoformat(timespec="seconds"),
             "duration_s": round(duration, 3),
@@ -421,20 +429,30 @@ def execute(
             "data_sha256": inputs,
             "title": render.notebook_title(nb, plan.name),
             "error": error,
+            "status": "succeeded" if code == ExitCode.OK else "failed",
         }
     )
     try:
-        atomic_write(run_dir / REPORT_NAME, render.render_html(nb, record))
+        page = render.render_html(nb, record)
     except Exception as exc:
         log.exception("rendering the report failed")
-        record["render_error"] = f"{type(exc).__name__}: {exc}"
+        code = ExitCode.RENDER_FAILED
+        record.update(
+            {
+                "status": "failed",
+                "exit_code": int(code),
+                "error": {"kind": "render error", "ename": type(exc).__name__, "evalue": str(exc)},
+            }
+        )
+        page = render.fallback_html(record)
+    atomic_write(run_dir / REPORT_NAME, page)
     atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+    ok = code == ExitCode.OK
     if ok:
         point_latest(run_dir.parent, run_dir)
     _rebuild_gallery(root)
-    level = logging.INFO if ok else logging.ERROR
     log.log(
-        level,
+        logging.INFO if ok else logging.ERROR,
         "%s/%s: %s in %.1f s -> %s",
         plan.name,
         plan.scenario,
