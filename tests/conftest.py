@@ -1,6 +1,9 @@
-"""Shared fixtures: a seeded generator of synthetic monthly series."""
+"""Shared fixtures: a seeded generator of synthetic monthly series; chart-test helpers."""
 
 from __future__ import annotations
+
+import sys
+from io import BytesIO
 
 import numpy as np
 import pandas as pd
@@ -46,3 +49,23 @@ def make_series():
 def gmv_series():
     """32 months of noisy exponential growth (about 8% a month), like the reconstructed GMV."""
     return make_monthly_series(noise=0.05, seed=1)
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_bytes(fig) -> bytes:
+    """Render a Figure to PNG bytes (failing the test if that does not give a PNG)."""
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png")
+    data = buffer.getvalue()
+    assert data.startswith(PNG_MAGIC)
+    return data
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close pyplot figures after each test (charts made with pyplot would leak across tests)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
 import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot: no display in tests
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import png_bytes
 from matplotlib.figure import Figure
 
 from shopcast.goal_forecast import run_goal_forecast
@@ -24,27 +22,11 @@ from shopcast.plot_goal import (
     window_total_chart,
 )
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
 
 @pytest.fixture(scope="module")
 def result():
     """The default scenario (anchors, Prophet), small sizes."""
     return run_goal_forecast(n_draws=20, n_histories=5, n_samples=300, seed=0)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def png_bytes(fig: Figure) -> bytes:
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png")
-    data = buffer.getvalue()
-    assert data.startswith(PNG_MAGIC)
-    return data
 
 
 def lognormal_goal(sigma: float, n: int = 2000, seed: int = 0):

@@ -6,15 +6,13 @@ lognormal-Pareto fit takes seconds and adds nothing to what the charts are check
 
 from __future__ import annotations
 
-from io import BytesIO
-
 import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot: no display in tests
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import png_bytes
 from matplotlib.figure import Figure
 
 from shopcast.config import DATA_DIR
@@ -26,7 +24,6 @@ from shopcast.plot_sellers import (
 from shopcast.sizes import fit_size_model
 from shopcast.thresholds import simulate_cohorts, threshold_sweep
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 THRESHOLDS = [0.0, 1e4, 1e5, 1e6, 1e7]
 
 
@@ -54,21 +51,6 @@ def simulation(models):
         review_months=[1, 5],
         seed=0,
     )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    # these charts are made with pyplot; leaving them open would leak across tests
-    yield
-    plt.close("all")
-
-
-def png_bytes(fig: Figure) -> bytes:
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png")
-    data = buffer.getvalue()
-    assert data.startswith(PNG_MAGIC)
-    return data
 
 
 def test_threshold_survival_with_a_threshold_of_interest(sweep):
