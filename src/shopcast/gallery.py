@@ -83,6 +83,22 @@ def _shown(item: dict[str, Any] | None) -> str:
     return format_value(item.get("value"), item.get("fmt")) if item else "n/a"
 
 
+def _is_band(name: str, heads: dict[str, Any]) -> bool:
+    """True for ``x_p10`` / ``x_p90`` when ``x`` is published too (shown with ``x``)."""
+    base = name.removesuffix("_p10").removesuffix("_p90")
+    return base != name and base in heads
+
+
+def _band(name: str, heads: dict[str, Any]) -> str:
+    low, high = heads.get(f"{name}_p10"), heads.get(f"{name}_p90")
+    if not (low and high):
+        return ""
+    return (
+        f'<span class="sc-muted">P10-P90 {html.escape(_shown(low))} to '
+        f"{html.escape(_shown(high))}</span><br>"
+    )
+
+
 def headline_change(now: dict[str, Any], before: dict[str, Any] | None) -> str:
     """The change of one headline value since the previous good run, as HTML ('' if none)."""
     if before is None:
@@ -112,12 +128,15 @@ def headline_change(now: dict[str, Any], before: dict[str, Any] | None) -> str:
 def _headline_table(good: dict[str, Any], previous: dict[str, Any] | None) -> str:
     rows = []
     before = (previous or {}).get("headline", {})
-    for name, item in good.get("headline", {}).items():
+    heads = good.get("headline", {})
+    for name, item in heads.items():
+        if _is_band(name, heads):
+            continue
         change = headline_change(item, before.get(name) if previous else None)
         rows.append(
             f'<tr data-headline="{html.escape(name)}"><td>'
             f'{html.escape(item.get("label") or name)}</td><td class="v">'
-            f"{html.escape(_shown(item))}</td><td>{change}</td></tr>"
+            f"{html.escape(_shown(item))}</td><td>{_band(name, heads)}{change}</td></tr>"
         )
     if not rows:
         return '<p class="sc-muted">no headline values</p>'
@@ -206,7 +225,7 @@ def _comparison(scenarios: dict[str, dict[str, Any]]) -> str:
     labels: dict[str, str] = {}
     for good in scenarios.values():
         for name, item in good.get("headline", {}).items():
-            if name not in names:
+            if name not in names and not _is_band(name, good.get("headline", {})):
                 names.append(name)
                 labels[name] = item.get("label") or name
     head = "".join(f"<th>{html.escape(s)}</th>" for s in scenarios)
