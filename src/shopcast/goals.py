@@ -33,7 +33,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 # helpers
 
 
-def _month(value: object, name: str) -> pd.Timestamp:
+def as_month(value: object, name: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
@@ -41,7 +41,7 @@ def _month(value: object, name: str) -> pd.Timestamp:
     return stamp.to_period("M").to_timestamp()
 
 
-def _month_columns(paths: pd.DataFrame) -> pd.DatetimeIndex:
+def month_columns(paths: pd.DataFrame) -> pd.DatetimeIndex:
     if not isinstance(paths, pd.DataFrame) or paths.empty:
         raise ParameterError(
             "paths",
@@ -59,8 +59,8 @@ def _month_columns(paths: pd.DataFrame) -> pd.DatetimeIndex:
 def _window_mask(
     paths: pd.DataFrame, start: object, end: object, name: str = "window"
 ) -> np.ndarray:
-    months = _month_columns(paths)
-    lo, hi = _month(start, f"{name} start"), _month(end, f"{name} end")
+    months = month_columns(paths)
+    lo, hi = as_month(start, f"{name} start"), as_month(end, f"{name} end")
     if hi < lo:
         raise ParameterError(f"{name} end", f"{hi:%Y-%m}", f"a month on or after {lo:%Y-%m}")
     wanted = pd.date_range(lo, hi, freq="MS")
@@ -82,7 +82,7 @@ def path_quantiles(paths: pd.DataFrame, quantiles: tuple[float, ...] = QUANTILES
         DataFrame indexed by month with columns ``p10``, ``p50``, ``p90`` (for the default
         quantiles; ``p<100*q>`` in general) and ``mean``, USD per month.
     """
-    months = _month_columns(paths)
+    months = month_columns(paths)
     values = paths.to_numpy(dtype=float)
     out = pd.DataFrame(
         {f"p{round(100 * q)}": np.quantile(values, q, axis=0) for q in quantiles}, index=months
@@ -235,7 +235,7 @@ def absolute_goal(paths: pd.DataFrame, start: object, end: object, target: float
         raise ParameterError("target", target, "a finite amount in USD")
     totals = window_total(paths, start, end)
     targets = pd.Series(float(target), index=paths.index, name="target")
-    lo, hi = _month(start, "start"), _month(end, "end")
+    lo, hi = as_month(start, "start"), as_month(end, "end")
     return _goal_result(
         totals,
         targets,
@@ -270,8 +270,8 @@ def multiple_goal(
     totals = window_total(paths, start, end)
     base = window_total(paths, base_start, base_end)
     targets = (float(k) * base).rename("target")
-    lo, hi = _month(start, "start"), _month(end, "end")
-    blo, bhi = _month(base_start, "base_start"), _month(base_end, "base_end")
+    lo, hi = as_month(start, "start"), as_month(end, "end")
+    blo, bhi = as_month(base_start, "base_start"), as_month(base_end, "base_end")
     return _goal_result(
         totals,
         targets,
@@ -318,7 +318,7 @@ def required_path(
         ParameterError: for a non-positive last value or month count, or a non-positive amount
             (the goal is then already reached).
     """
-    last = _month(last_actual_month, "last_actual_month")
+    last = as_month(last_actual_month, "last_actual_month")
     if not isinstance(remaining_months, (int, np.integer)) or remaining_months < 1:
         raise ParameterError("remaining_months", remaining_months, "a whole number >= 1")
     if not last_actual_value > 0:
@@ -411,7 +411,7 @@ def gap_table(paths: pd.DataFrame, required: pd.DataFrame) -> pd.DataFrame:
         )
     months = pd.DatetimeIndex(required.index)
     mask = _window_mask(paths, months.min(), months.max(), "required months")
-    cols = _month_columns(paths)[mask]
+    cols = month_columns(paths)[mask]
     sub = pd.DataFrame(paths.to_numpy(dtype=float)[:, mask], columns=cols)[months]
     q = path_quantiles(sub)
     out = q[["p10", "p50", "p90"]].copy()
@@ -465,7 +465,7 @@ def time_to_goal(paths: pd.DataFrame, annual_target: float, window: int = 12) ->
     Returns:
         A :class:`TimeToGoal`.
     """
-    months = _month_columns(paths)
+    months = month_columns(paths)
     if not months.equals(pd.date_range(months[0], periods=len(months), freq="MS")):
         raise ParameterError("paths.columns", "gaps or unsorted months", "consecutive month starts")
     if len(months) < window:

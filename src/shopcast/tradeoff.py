@@ -39,20 +39,8 @@ TRADEOFF_COLUMNS = (
 )  # fmt: skip
 
 
-def _month(value: object, name: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(value).to_period("M").to_timestamp()
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(name, value, "a month such as '2023-09-01'") from exc
-
-
 def _last_actual(paths: pd.DataFrame) -> pd.Timestamp:
-    if not isinstance(paths, pd.DataFrame) or paths.empty:
-        raise ParameterError(
-            "paths",
-            type(paths).__name__,
-            "a non-empty DataFrame (rows = samples, columns = months)",
-        )
+    goals.month_columns(paths)  # the same checks as every goal function
     if paths.attrs.get("last_actual") is None:
         raise ParameterError(
             "paths.attrs['last_actual']",
@@ -60,7 +48,7 @@ def _last_actual(paths: pd.DataFrame) -> pd.Timestamp:
             "the last history month, as set by forecast_over_draws (full sample paths); the "
             "threshold applies to forecast months only",
         )
-    return _month(paths.attrs["last_actual"], "paths.attrs['last_actual']")
+    return goals.as_month(paths.attrs["last_actual"], "paths.attrs['last_actual']")
 
 
 def _factor_values(factor: pd.Series | float) -> np.ndarray:
@@ -110,7 +98,7 @@ def _check_start(
     first_forecast = last_actual + pd.offsets.MonthBegin(1)
     if start_month is None:
         return first_forecast
-    start = _month(start_month, "start_month")
+    start = goals.as_month(start_month, "start_month")
     if start < first_forecast or start > months.max():
         raise ParameterError(
             "start_month",
@@ -266,7 +254,7 @@ def threshold_tradeoff(
     last = _last_actual(paths)
     months = pd.DatetimeIndex(pd.to_datetime(paths.columns))
     start = _check_start(start_month, last, months)
-    lo, hi = _month(goal_start, "goal_start"), _month(goal_end, "goal_end")
+    lo, hi = goals.as_month(goal_start, "goal_start"), goals.as_month(goal_end, "goal_end")
     in_window = (months >= lo) & (months <= hi) & (months > last)
     cols = np.asarray(factors.columns, dtype=float)
     clusters = paths.attrs.get("draw_of_row")
@@ -308,6 +296,9 @@ def threshold_tradeoff(
         goal_window=(lo, hi),
         target=float(target),
         multiple=float(multiple),
-        base_window=(_month(base_start, "base_start"), _month(base_end, "base_end")),
+        base_window=(
+            goals.as_month(base_start, "base_start"),
+            goals.as_month(base_end, "base_end"),
+        ),
     )
     return table
