@@ -14,8 +14,11 @@ from shopcast.forecast import (
     ETSForecaster,
     ProphetForecaster,
     SeasonalNaiveForecaster,
+    ThetaForecaster,
     check_monthly,
     combine_paths,
+    default_candidates,
+    ensemble_members,
     forecast_over_draws,
     select_model,
 )
@@ -250,12 +253,29 @@ def test_auto_picks_seasonal_naive_on_a_seasonal_series():
     idx = pd.date_range("2018-01-01", periods=60, freq="MS")
     y = pd.Series(100 + 20 * np.tile(PATTERN, 5) + rng.normal(0, 0.5, 60), index=idx)
     auto = AutoForecaster(
-        {"drift": DriftForecaster, "seasonal_naive": SeasonalNaiveForecaster}, horizon=6
+        {"drift": DriftForecaster, "seasonal_naive": SeasonalNaiveForecaster},
+        horizon=6,
+        margin=0.0,  # the best backtest wins outright
     ).fit(y)
     assert auto.chosen_ == "seasonal_naive"
-    assert auto.reason_.startswith("seasonal_naive has the best mase")
+    assert auto.reason_.startswith("seasonal_naive (mase")
+    assert "beats the default ensemble" in auto.reason_
     assert set(auto.scores_.index) == {"drift", "seasonal_naive", "ensemble"}
     assert auto.sample_paths(6, 100, seed=0).shape == (100, 6)
+
+
+def test_auto_with_defaults_leaves_the_ensemble_for_the_right_member():
+    # constant 8% monthly growth: drift on the log scale is the right model; ETS's damped trend
+    # and Theta's linear drift fall behind, so their ensemble loses by far more than the margin
+    rng = np.random.default_rng(3)
+    idx = pd.date_range("2018-01-01", periods=48, freq="MS")
+    y = pd.Series(100 * 1.08 ** np.arange(48) * np.exp(rng.normal(0, 0.01, 48)), index=idx)
+    candidates = {k: f for k, f in default_candidates().items() if k != "prophet"}
+    auto = AutoForecaster(candidates, horizon=6).fit(y)
+    assert auto.chosen_ == "drift_log"
+    assert auto.scores_.loc["drift_log", "mase"] < 0.5 * auto.scores_.loc["ensemble", "mase"]
+    assert "beats the default ensemble" in auto.reason_
+    assert isinstance(auto.model_, DriftForecaster) and auto.model_.log
 
 
 def test_auto_picks_drift_on_a_trend():
@@ -273,3 +293,84 @@ def test_auto_falls_back_on_short_series(make_series):
     auto = AutoForecaster({"drift": DriftForecaster}, horizon=6).fit(make_series(n=10))
     assert auto.chosen_ == "drift"
     assert "too short to backtest" in auto.reason_
+
+
+def test_theta_median_is_statsmodels_forecast_and_variance_is_closed_form():
+    rng = np.random.default_rng(5)
+    idx = pd.date_range("2015-01-01", periods=72, freq="MS")
+    y = pd.Series(200 + np.cumsum(rng.normal(0.5, 2.0, 72)), index=idx)
+    model = ThetaForecaster().fit(y)
+    assert not model.seasonal_  # no season in a random walk with drift
+    paths = model.sample_paths(12, n_samples=40_000, seed=2)
+    point = model.result_.forecast(12).to_numpy()  # theta = 2, statsmodels' own formula
+    np.testing.assert_allclose(paths.mean().to_numpy(), point, atol=0.15)
+    h = np.arange(1, 13)
+    closed_form = model.sigma_**2 * (1 + (h - 1) * model.alpha_**2)  # SES h-step variance
+    np.testing.assert_allclose(paths.var().to_numpy(), closed_form, rtol=0.04)
+    pd.testing.assert_frame_equal(paths.iloc[:100], model.sample_paths(12, 100, seed=2))
+
+
+def test_theta_recovers_a_multiplicative_season():
+    rng = np.random.default_rng(6)
+    idx = pd.date_range("2016-01-01", periods=72, freq="MS")
+    y = pd.Series(100 * np.tile(PATTERN / PATTERN.mean(), 6) * rng.normal(1, 0.01, 72), idx)
+    model = ThetaForecaster().fit(y)
+    assert model.seasonal_
+    median = model.sample_paths(12, 500, seed=0).median().to_numpy()
+    expected = 100 * PATTERN / PATTERN.mean()
+    np.testing.assert_allclose(median, expected, rtol=0.06)
+    # on the log scale every path is positive and the season is additive in logs
+    log_paths = ThetaForecaster(log=True).fit(y).sample_paths(12, 500, seed=0)
+    assert (log_paths.to_numpy() > 0).all()
+    np.testing.assert_allclose(log_paths.median().to_numpy(), expected, rtol=0.06)
+
+
+def test_theta_too_short(make_series):
+    with pytest.raises(ModelError, match="at least 4 months"):
+        ThetaForecaster().fit(make_series(n=3))
+
+
+def test_default_ensemble_is_ets_and_theta_else_all():
+    assert ensemble_members({"seasonal_naive": 0, "ets": 0, "prophet": 0, "theta": 0}) == [
+        "ets",
+        "theta",
+    ]
+    assert ensemble_members({"drift": 0, "ets": 0}) == ["drift", "ets"]
+    assert EnsembleForecaster({"a": DriftForecaster}).method == "mixture"
+
+
+class _Offset:
+    """A stub forecaster: the last value plus a fixed offset, no spread."""
+
+    def __init__(self, offset: float):
+        self.offset = offset
+
+    def fit(self, y):
+        self.y_ = y
+        return self
+
+    def sample_paths(self, horizon, n_samples=1000, seed=0):
+        months = pd.date_range(self.y_.index[-1], periods=horizon + 1, freq="MS")[1:]
+        value = float(self.y_.iloc[-1]) + self.offset
+        return pd.DataFrame(np.full((n_samples, horizon), value), columns=months)
+
+
+@pytest.mark.parametrize(
+    "margin, chosen", [(0.0, "near"), (0.4, "near"), (0.6, "ensemble"), (0.9, "ensemble")]
+)
+def test_auto_leaves_the_default_only_by_the_margin(margin, chosen):
+    idx = pd.date_range("2019-01-01", periods=40, freq="MS")
+    y = pd.Series(np.arange(40.0), index=idx)  # rises by 1 a month
+    # errors: near 1, far 3, their mean (the ensemble) 2: near is 50% better than the ensemble
+    candidates = {"near": lambda: _Offset(2.0), "far": lambda: _Offset(4.0)}
+    result = select_model(
+        y, candidates, horizon=1, n_origins=2, step=1, ensemble_method="mean", margin=margin
+    )
+    scores = result["scores"]["mase"]
+    assert scores["near"] == pytest.approx(0.5 * scores["ensemble"])
+    assert result["chosen"] == chosen
+    if chosen == "ensemble":
+        assert result["reason"].startswith("ensemble kept")
+        assert "near" in result["reason"]
+    with pytest.raises(ParameterError, match="margin"):
+        select_model(y, candidates, horizon=1, n_origins=2, step=1, margin=1.0)

@@ -32,7 +32,7 @@ from shopcast.exceptions import DataError, ParameterError
 from shopcast.reconstruct import reconstruct
 from shopcast.series import load_gmv_csv
 
-MODELS = ("prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto")
+MODELS = ("prophet", "ets", "theta", "seasonal_naive", "drift", "ensemble", "auto")
 
 #: The seed article's figure: TikTok e-commerce ad volume up 248.54% (GoodsFox, Jan 2023).
 SEED_AD_GROWTH = 2.4854
@@ -103,6 +103,7 @@ def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict
         "seasonal_naive": forecast.SeasonalNaiveForecaster,
         "drift": lambda: forecast.DriftForecaster(log=True),
         "ets": forecast.ETSForecaster,
+        "theta": lambda: forecast.ThetaForecaster(log=True),
         "prophet": prophet,
     }
 
@@ -277,7 +278,8 @@ def run_goal_forecast(
         selection = chosen["scores"]
         factory = _factory_for(name, factories)
     elif settings.model == "ensemble":
-        name, reason = "ensemble", "pinned in the parameters (median of all candidates' paths)"
+        members = " and ".join(forecast.ensemble_members(factories))
+        name, reason = "ensemble", f"pinned in the parameters (the mixture of {members})"
         factory = _factory_for("ensemble", factories)
     else:
         name, reason = settings.model, "pinned in the parameters"
@@ -368,7 +370,7 @@ def run_goal_forecast(
 
 
 def _factory_for(name: str, factories: dict[str, Callable]) -> Callable:
-    """The factory of a candidate, or of the ensemble of all candidates (as select_model does)."""
+    """The factory of a candidate, or of the ensemble (as select_model builds it)."""
     if name == "ensemble":
-        return lambda: forecast.EnsembleForecaster(dict(factories))
+        return forecast.ensemble_factory(factories)
     return factories[name]

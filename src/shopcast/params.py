@@ -253,7 +253,7 @@ class _GoalFields(NotebookParams):
     base_end: str = ISODate
     history_end: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
     horizon_months: int = Field(ge=1, le=120)
-    model: Literal["prophet", "ets", "seasonal_naive", "drift", "ensemble", "auto"]
+    model: Literal["prophet", "ets", "theta", "seasonal_naive", "drift", "ensemble", "auto"]
     growth: Literal["linear", "logistic"]
     cap_usd_per_month: float = Field(gt=0)
     changepoint_prior_scale: float = Field(gt=0, le=10)
