@@ -349,7 +349,7 @@ class _Offset:
         self.y_ = y
         return self
 
-    def sample_paths(self, horizon, n_samples=1000, seed=0):
+    def sample_paths(self, horizon, n_samples=1000, seed=0):  # noqa: ARG002 (no randomness)
         months = pd.date_range(self.y_.index[-1], periods=horizon + 1, freq="MS")[1:]
         value = float(self.y_.iloc[-1]) + self.offset
         return pd.DataFrame(np.full((n_samples, horizon), value), columns=months)
