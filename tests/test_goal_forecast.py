@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from shopcast.exceptions import ParameterError
+from shopcast.forecast import ensemble_factory
 from shopcast.goal_forecast import (
     MODELS,
     SEED_AD_GROWTH,
@@ -262,9 +263,11 @@ def test_auto_reports_chosen_model_and_selection_table():
 def test_forecaster_factories_follow_settings(result):
     history = result.history
     plain = forecaster_factories(ForecastSettings(), history)
-    assert set(plain) == {"seasonal_naive", "drift", "ets", "prophet"}
+    assert set(plain) == {"seasonal_naive", "drift", "ets", "theta", "prophet"}
     first, second = plain["prophet"](), plain["prophet"]()
     assert first is not second  # a fresh, unfitted model each call
+    ensemble = ensemble_factory(plain)()  # what model: ensemble runs
+    assert list(ensemble.members) == ["ets", "theta"] and ensemble.method == "mixture"
     assert first.ad_index is None and first.cap is None and first.growth == "linear"
 
     settings = ForecastSettings(
