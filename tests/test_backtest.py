@@ -76,3 +76,26 @@ def test_mase_scale_kinds(make_series):
     assert kind == "seasonal"
     _, kind = mase_scale(y.iloc[:20])
     assert kind == "naive"
+
+
+def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series):
+    from shopcast.forecast import SeasonalNaiveForecaster
+
+    y = make_series(n=24, noise=0.05)
+    table = rolling_origin(
+        y,
+        {"drift": DriftForecaster, "seasonal_naive": SeasonalNaiveForecaster},
+        horizon=6,
+        initial=12,  # 12 months: one too few for the seasonal naive at the first origin
+        step=3,
+        baselines=False,
+        skip_failures=True,
+    )
+    summary = summarize(table)
+    assert list(summary.index) == ["drift"]
+    first, last = y.index[11], y.index[17]
+    assert summary.attrs["description"] == (
+        f"3 origins ({first:%Y-%m} to {last:%Y-%m}), 6 months ahead; not scored: "
+        "seasonal_naive (seasonal naive needs at least 13 months of history (one season plus "
+        "one month to measure its error); got 12)"
+    )

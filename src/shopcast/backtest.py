@@ -231,6 +231,29 @@ def rolling_origin(
     return table
 
 
+def describe(table: pd.DataFrame) -> str:
+    """What a :func:`rolling_origin` table covers, in words for a caption.
+
+    E.g. ``"3 origins (2021-06 to 2021-12), 6 months ahead; not scored: seasonal_naive (seasonal
+    naive needs at least 13 months ...)"``.
+    """
+    origins = pd.DatetimeIndex(table["origin"].unique())
+    span = (
+        f"{origins.min():%Y-%m}"
+        if len(origins) == 1
+        else (f"{origins.min():%Y-%m} to {origins.max():%Y-%m}")
+    )
+    plural = "origin" if len(origins) == 1 else "origins"
+    text = f"{len(origins)} {plural} ({span}), {table.attrs.get('horizon', table['step'].max())} "
+    text += "months ahead"
+    skipped = table.attrs.get("skipped", {})
+    if skipped:
+        # messages read "model 'name' at origin YYYY-MM: why"; keep the name and the why
+        reasons = [f"{name} ({message.split(': ', 1)[-1]})" for name, message in skipped.items()]
+        text += "; not scored: " + "; ".join(reasons)
+    return text
+
+
 def summarize(table: pd.DataFrame, by: tuple[str, ...] = ("model",)) -> pd.DataFrame:
     """Accuracy summary of a :func:`rolling_origin` table.
 
@@ -253,4 +276,6 @@ def summarize(table: pd.DataFrame, by: tuple[str, ...] = ("model",)) -> pd.DataF
             "n_forecasts": grouped.size(),
         }
     )
-    return out.sort_values("mase") if by == ("model",) else out
+    out = out.sort_values("mase") if by == ("model",) else out
+    out.attrs["description"] = describe(table)
+    return out
