@@ -93,7 +93,10 @@ def evaluate(item: tuple[str, np.ndarray, np.ndarray]) -> list[dict[str, object]
     t0 = time.process_time()
     ens = EnsembleForecaster(MEMBERS).fit(y)
     out = ens.member_paths(HORIZON, N_SAMPLES, seed=0)
-    pair = [out[m] for m in ENSEMBLE_MEMBERS if m in out]
+    missing = [m for m in ENSEMBLE_MEMBERS if m not in out]
+    if missing:  # no ensemble to score: stop rather than average over different series
+        raise RuntimeError(f"series {name}: {', '.join(missing)} could not be fitted")
+    pair = [out[m] for m in ENSEMBLE_MEMBERS]
     out["ensemble"] = combine_paths(pair, "mixture")
     out["ensemble_median"] = combine_paths(pair, "median")
     t1 = time.process_time()

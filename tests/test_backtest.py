@@ -99,3 +99,11 @@ def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series
         "seasonal_naive (seasonal naive needs at least 13 months of history (one season plus "
         "one month to measure its error); got 12)"
     )
+
+
+def test_describe_an_empty_table():
+    from shopcast.backtest import TABLE_COLUMNS
+
+    assert summarize(pd.DataFrame(columns=TABLE_COLUMNS)).attrs["description"] == (
+        "no forecasts scored"
+    )

@@ -292,7 +292,7 @@ def test_auto_picks_drift_on_a_trend():
 def test_auto_falls_back_on_short_series(make_series):
     auto = AutoForecaster({"drift": DriftForecaster}, horizon=6).fit(make_series(n=10))
     assert auto.chosen_ == "drift"
-    assert "too short to backtest" in auto.reason_
+    assert "cannot be backtested" in auto.reason_
 
 
 def test_theta_median_is_statsmodels_forecast_and_variance_is_closed_form():
@@ -325,9 +325,26 @@ def test_theta_recovers_a_multiplicative_season():
     np.testing.assert_allclose(log_paths.median().to_numpy(), expected, rtol=0.06)
 
 
-def test_theta_too_short(make_series):
+def test_theta_too_short_or_constant(make_series):
     with pytest.raises(ModelError, match="at least 4 months"):
         ThetaForecaster().fit(make_series(n=3))
+    flat = pd.Series(5.0, index=pd.date_range("2020-01-01", periods=30, freq="MS"))
+    with pytest.raises(ModelError, match="constant series"):
+        ThetaForecaster().fit(flat)
+
+
+def test_theta_spread_comes_from_the_deseasonalised_noise():
+    # a strong season with noise of standard deviation 1: the innovations are about that size,
+    # not the size of the seasonal swing (statsmodels' own sigma2 gives about 37 here)
+    rng = np.random.default_rng(6)
+    idx = pd.date_range("2016-01-01", periods=72, freq="MS")
+    y = pd.Series(100 * np.tile(PATTERN / PATTERN.mean(), 6) + rng.normal(0, 1, 72), idx)
+    model = ThetaForecaster().fit(y)
+    assert model.seasonal_
+    assert 0.7 < model.sigma_ < 1.5
+    spread = model.sample_paths(1, 4000, seed=0).iloc[:, 0].std()
+    season_factor = model.result_.forecast_components(1)["seasonal"].iloc[0]
+    assert spread == pytest.approx(model.sigma_ * season_factor, rel=0.05)
 
 
 def test_default_ensemble_is_ets_and_theta_else_all():
@@ -356,7 +373,9 @@ class _Offset:
 
 
 @pytest.mark.parametrize(
-    "margin, chosen", [(0.0, "near"), (0.4, "near"), (0.6, "ensemble"), (0.9, "ensemble")]
+    "margin, chosen",
+    # at 0.5 near is exactly half the ensemble: not *below* it, so no switch
+    [(0.0, "near"), (0.4, "near"), (0.5, "ensemble"), (0.6, "ensemble"), (0.9, "ensemble")],
 )
 def test_auto_leaves_the_default_only_by_the_margin(margin, chosen):
     idx = pd.date_range("2019-01-01", periods=40, freq="MS")
@@ -374,3 +393,62 @@ def test_auto_leaves_the_default_only_by_the_margin(margin, chosen):
         assert "near" in result["reason"]
     with pytest.raises(ParameterError, match="margin"):
         select_model(y, candidates, horizon=1, n_origins=2, step=1, margin=1.0)
+
+
+class _FailsBelow:
+    """A drift model that refuses series shorter than ``n`` months (as a real member might)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def fit(self, y):
+        if len(y) < self.n:
+            raise ModelError(f"needs {self.n} months")
+        self._inner = DriftForecaster().fit(y)
+        return self
+
+    def sample_paths(self, horizon, n_samples=1000, seed=0):
+        return self._inner.sample_paths(horizon, n_samples, seed)
+
+
+def test_ensemble_is_not_scored_without_all_its_members(make_series):
+    y = make_series(n=40, noise=0.05)
+    candidates = {
+        "drift": DriftForecaster,
+        "ets": ETSForecaster,
+        "theta": lambda: _FailsBelow(30),  # fails at the first origins (24 and 27 months)
+    }
+    result = select_model(y, candidates, horizon=6, n_origins=3, step=3)
+    assert set(result["scores"].index) == {"drift", "ets"}
+    assert set(result["table"].attrs["skipped"]) == {"theta", "ensemble"}
+    assert "not scored: theta" in result["scores"].attrs["description"]
+    assert result["chosen"] in {"drift", "ets"}
+    assert "has the best mase" in result["reason"]
+
+
+def test_auto_falls_back_to_a_model_that_fits():
+    flat = pd.Series(5.0, index=pd.date_range("2020-01-01", periods=30, freq="MS"))
+    auto = AutoForecaster({"drift": DriftForecaster, "theta": ThetaForecaster}).fit(flat)
+    assert "cannot be backtested" in auto.reason_  # every MASE is 0/0 on a constant series
+    assert auto.chosen_ == "ensemble" and list(auto.model_.members_) == ["drift"]
+    short = pd.Series(
+        np.arange(1.0, 11.0), index=pd.date_range("2020-01-01", periods=10, freq="MS")
+    )
+    auto = AutoForecaster(
+        {"seasonal_naive": SeasonalNaiveForecaster, "drift": DriftForecaster},
+        include_ensemble=False,
+    ).fit(short)
+    assert auto.chosen_ == "drift"  # the seasonal naive needs 13 months: the next one fits
+
+
+def test_coverage_metric_reason_states_the_distance_from_nominal():
+    rng = np.random.default_rng(4)
+    idx = pd.date_range("2018-01-01", periods=48, freq="MS")
+    y = pd.Series(100 + 5 * np.arange(48) + rng.normal(0, 2, 48), index=idx)
+    result = select_model(
+        y,
+        {"seasonal_naive": SeasonalNaiveForecaster, "drift": DriftForecaster},
+        metric="coverage_80",
+        default=None,
+    )
+    assert "from 0.8" in result["reason"]

@@ -148,7 +148,8 @@ def rolling_origin(
             the choice is in ``attrs["scale_method"]``.
         combinations: extra rows computed, at each origin, from the models' sample paths
             (name -> function of the dict model name -> paths), e.g. an ensemble that needs no
-            refitting: ``{"ensemble": lambda mp: combine_paths(list(mp.values()))}``.
+            refitting: ``{"ensemble": lambda mp: combine_paths(list(mp.values()))}``. A
+            function returning None adds no row at that origin.
         skip_failures: leave out a model that raises ``ModelError`` at any origin (from every
             origin, so the others are compared on the same forecasts) and name it in
             ``attrs["skipped"]``; by default the error is raised.
@@ -216,8 +217,9 @@ def rolling_origin(
                 continue
             member_paths[name] = model.sample_paths(horizon, n_samples, seed)
         for name, combine in (combinations or {}).items():
-            if member_paths:
-                member_paths[name] = combine(dict(member_paths))
+            combined = combine(dict(member_paths)) if member_paths else None
+            if combined is not None:  # a combination may decline (e.g. a member is missing)
+                member_paths[name] = combined
         for name, paths in member_paths.items():
             rows.append(_score(name, train.index[-1], months, actual, paths.to_numpy(float), scale))
     if not rows:
@@ -237,6 +239,8 @@ def describe(table: pd.DataFrame) -> str:
     E.g. ``"3 origins (2021-06 to 2021-12), 6 months ahead; not scored: seasonal_naive (seasonal
     naive needs at least 13 months ...)"``.
     """
+    if table.empty:
+        return "no forecasts scored"
     origins = pd.DatetimeIndex(table["origin"].unique())
     span = (
         f"{origins.min():%Y-%m}"
