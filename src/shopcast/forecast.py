@@ -1189,7 +1189,7 @@ def select_model(
     ``(1 - margin)`` times the ``default``'s; otherwise the default stays. A backtest over a few
     origins is noisy, and picking its winner outright follows the noise: on a 240-series tuning
     sample of M3 monthly (``bench/accuracy.py``, backtests of one origin 18 months ahead) the
-    outright winner's MASE was about 15% above that of the ensemble it replaced, and each
+    outright winner's MASE was about 14% above that of the ensemble it replaced, and each
     margin tried (0, 0.1, 0.2, 0.3, 0.5) did better than the one before. The ensemble is scored
     only at origins where all its members could be fitted, and not at all when one of them was
     dropped, since it could not be refitted as scored. With ``default=None`` (or no ensemble)
