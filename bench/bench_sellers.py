@@ -18,8 +18,8 @@ N_SELLERS, MONTHS, REPS = 1_000_000, 24, 3
 
 
 def _run_once() -> float:
-    from shopcast.sizes import SizeModel
-    from shopcast.thresholds import DEFAULT_THRESHOLDS, simulate_cohorts
+    from shopcast.sellers.model import SizeModel
+    from shopcast.sellers.thresholds import DEFAULT_THRESHOLDS, simulate_cohorts
 
     model = SizeModel("lognormal_pareto")
     model.params_ = {"mu": 7.124, "sigma": 4.539, "tail_from": 2.699e6, "alpha": 1.652}

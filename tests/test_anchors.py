@@ -1,4 +1,4 @@
-"""Tests of shopcast.anchors: the shipped GMV anchors and each kind of malformed file."""
+"""Tests of shopcast.gmv.anchors: the shipped GMV anchors and each kind of malformed file."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shopcast.anchors import ANCHORS_CSV, COVERAGES, KINDS, MEASURES, load_anchors
 from shopcast.exceptions import DataError
+from shopcast.gmv.anchors import ANCHORS_CSV, COVERAGES, KINDS, MEASURES, load_anchors
 from shopcast.publish import inputs as recorded_inputs
 
 DATA = Path(__file__).parent / "data"

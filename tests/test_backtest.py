@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcast.backtest import mase_scale, rolling_origin, summarize
 from shopcast.exceptions import ModelError
-from shopcast.forecast import DriftForecaster
+from shopcast.forecasting.backtest import mase_scale, rolling_origin, summarize
+from shopcast.forecasting.baselines import DriftForecaster
 
 
 class Recorder:
@@ -79,7 +79,7 @@ def test_mase_scale_kinds(make_series):
 
 
 def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series):
-    from shopcast.forecast import SeasonalNaiveForecaster
+    from shopcast.forecasting.baselines import SeasonalNaiveForecaster
 
     y = make_series(n=24, noise=0.05)
     table = rolling_origin(
@@ -102,7 +102,7 @@ def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series
 
 
 def test_describe_an_empty_table():
-    from shopcast.backtest import TABLE_COLUMNS
+    from shopcast.forecasting.backtest import TABLE_COLUMNS
 
     assert summarize(pd.DataFrame(columns=TABLE_COLUMNS)).attrs["description"] == (
         "no forecasts scored"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shopcast import batch, gallery
-from shopcast.runner import ExitCode
+from shopcast.workbench import batch, gallery
+from shopcast.workbench.runner import ExitCode
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "notebooks"
@@ -115,7 +115,7 @@ def test_second_batch_is_refused_while_one_holds_the_lock(scenarios):
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; "
-            "from shopcast.batch import BatchLock; "
+            "from shopcast.workbench.batch import BatchLock; "
             "lock = BatchLock(Path(sys.argv[1])).__enter__(); "
             "print('locked', flush=True); time.sleep(60)",
             str(scenarios),
@@ -128,7 +128,7 @@ def test_second_batch_is_refused_while_one_holds_the_lock(scenarios):
         assert holder.stdout.readline().strip() == "locked"
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "shopcast.cli", "batch"], capture_output=True, text=True, env=env
+            [sys.executable, "-m", "shopcast.workbench.cli", "batch"], capture_output=True, text=True, env=env
         )
         assert proc.returncode == ExitCode.LOCKED
         assert "another batch is running" in proc.stderr and f"pid {holder.pid}" in proc.stderr

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shopcast import cache
-from shopcast.sizes import fitted_models
-from shopcast.thresholds import threshold_sweep
+from shopcast import cache, config
+from shopcast.sellers.fitting import fitted_models
+from shopcast.sellers.thresholds import threshold_sweep
 
 FACTS = Path(__file__).resolve().parents[1] / "data" / "seller_size_facts.csv"
 
@@ -40,7 +40,7 @@ def test_disabled_cache_always_computes(monkeypatch):
 def test_code_change_invalidates(monkeypatch):
     calls = []
     cache.cached("t", {"a": 1}, lambda: calls.append(1))
-    monkeypatch.setattr(cache, "code_digest", lambda: "other code")
+    monkeypatch.setattr(config, "code_digest", lambda: "other code")
     cache.cached("t", {"a": 1}, lambda: calls.append(1))
     assert len(calls) == 2
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shopcast import cli
-from shopcast.runner import EXIT_MEANINGS, ExitCode
+from shopcast.workbench import cli
+from shopcast.workbench.runner import EXIT_MEANINGS, ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 

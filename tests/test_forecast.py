@@ -7,21 +7,14 @@ import pandas as pd
 import pytest
 
 from shopcast.exceptions import ModelError, ParameterError
-from shopcast.forecast import (
-    AutoForecaster,
-    DriftForecaster,
-    EnsembleForecaster,
-    ETSForecaster,
-    ProphetForecaster,
-    SeasonalNaiveForecaster,
-    ThetaForecaster,
-    check_monthly,
-    combine_paths,
-    default_candidates,
-    ensemble_members,
-    forecast_over_draws,
-    select_model,
-)
+from shopcast.forecasting.base import check_monthly
+from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
+from shopcast.forecasting.draws import forecast_over_draws
+from shopcast.forecasting.ensemble import EnsembleForecaster, combine_paths, ensemble_members
+from shopcast.forecasting.ets import ETSForecaster
+from shopcast.forecasting.prophet import ProphetForecaster
+from shopcast.forecasting.selection import AutoForecaster, default_candidates, select_model
+from shopcast.forecasting.theta import ThetaForecaster
 
 PATTERN = np.array([5, 3, 4, 6, 7, 8, 9, 8, 6, 5, 9, 12], dtype=float)
 

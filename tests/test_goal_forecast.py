@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from shopcast.exceptions import ParameterError
-from shopcast.forecast import ensemble_factory
-from shopcast.goal_forecast import (
+from shopcast.forecasting.ensemble import ensemble_factory
+from shopcast.gmv.pipeline import (
     MODELS,
     SEED_AD_GROWTH,
     ForecastSettings,

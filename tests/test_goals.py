@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import norm
 
 from shopcast.exceptions import ParameterError
-from shopcast.goals import (
+from shopcast.gmv.goals import (
     absolute_goal,
     gap_table,
     growth_comparison,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shopcast.exceptions import ParameterError
-from shopcast.params import (
+from shopcast.workbench.params import (
     COMMAND_LINE,
     SCHEMAS,
     load_params_file,

@@ -12,15 +12,15 @@ import pytest
 from conftest import png_bytes
 from matplotlib.figure import Figure
 
-from shopcast.goal_forecast import run_goal_forecast
-from shopcast.goals import absolute_goal
-from shopcast.plot_goal import (
+from shopcast.charts.goal import (
     LOG_SPREAD,
     anchor_monthly_equivalents,
     fan_chart,
     time_to_goal_chart,
     window_total_chart,
 )
+from shopcast.gmv.goals import absolute_goal
+from shopcast.gmv.pipeline import run_goal_forecast
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,14 @@ import pytest
 from conftest import png_bytes
 from matplotlib.figure import Figure
 
-from shopcast.config import DATA_DIR
-from shopcast.plot_sellers import (
+from shopcast.charts.sellers import (
     plot_cohort_paths,
     plot_fit_diagnostics,
     plot_threshold_survival,
 )
-from shopcast.sizes import fit_size_model
-from shopcast.thresholds import simulate_cohorts, threshold_sweep
+from shopcast.config import DATA_DIR
+from shopcast.sellers.fitting import fit_size_model
+from shopcast.sellers.thresholds import simulate_cohorts, threshold_sweep
 
 THRESHOLDS = [0.0, 1e4, 1e5, 1e6, 1e7]
 

@@ -1,4 +1,4 @@
-"""Tests of shopcast.reconstruct: monthly GMV paths from anchors, with draws."""
+"""Tests of shopcast.gmv.reconstruct: monthly GMV paths from anchors, with draws."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcast.anchors import load_anchors
 from shopcast.exceptions import ModelError, ParameterError
-from shopcast.reconstruct import Reconstruction, reconstruct
+from shopcast.gmv.anchors import load_anchors
+from shopcast.gmv.reconstruct import Reconstruction, reconstruct
 
 GRID = pd.date_range("2021-01-01", "2022-12-01", freq="MS")
 # A known smooth path: 50 M in January 2021, growing 8 % a month.

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcast.goal_forecast import ForecastSettings, run_goal_forecast
+from shopcast.gmv.pipeline import ForecastSettings, run_goal_forecast
 from shopcast.report_text import goal_caveats, goal_headline, pct, usd
 
 SMALL = {"n_draws": 20, "n_histories": 5, "n_samples": 300}

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from shopcast import batch
 from shopcast.config import PARAMS_DIR, PROJ_ROOT
 from shopcast.publish import format_value
-from shopcast.runner import ExitCode
+from shopcast.workbench import batch
+from shopcast.workbench.runner import ExitCode
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("SHOPCAST_CHROMIUM", "/usr/bin/chromium")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shopcast import cli, render, runner
-from shopcast.runner import ExitCode
+from shopcast.workbench import cli, render, runner
+from shopcast.workbench.runner import ExitCode
 
 FIXTURES = Path(__file__).parent / "notebooks"
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ def test_cli_run_exit_codes_as_subprocess(reports):
 
     env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(reports)}
     proc = subprocess.run(
-        [sys.executable, "-m", "shopcast.cli", "-q", "run", str(FIXTURES / "broken1.ipynb")],
+        [sys.executable, "-m", "shopcast.workbench.cli", "-q", "run", str(FIXTURES / "broken1.ipynb")],
         capture_output=True,
         text=True,
         env=env,

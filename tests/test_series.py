@@ -1,4 +1,4 @@
-"""Tests of shopcast.series: a user's GMV file at daily, weekly and monthly grain."""
+"""Tests of shopcast.gmv.series: a user's GMV file at daily, weekly and monthly grain."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from shopcast.exceptions import DataError
+from shopcast.gmv.series import load_gmv_csv
 from shopcast.publish import inputs as recorded_inputs
-from shopcast.series import load_gmv_csv
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,4 +1,4 @@
-"""Tests for shopcast.sizes: closed forms, parameter recovery, facts fits, ambiguity, bad input."""
+"""Tests for shopcast.sellers (families, loaders, model, fitting): closed forms, parameter recovery, facts fits, ambiguity, bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from scipy import integrate, stats
 
 from shopcast.exceptions import DataError, ParameterError
-from shopcast.sizes import SizeModel, load_brackets, load_facts, load_microdata
+from shopcast.sellers.loaders import load_brackets, load_facts, load_microdata
+from shopcast.sellers.model import SizeModel
 
 DATA = "tests/data"
 FACTS = "data/seller_size_facts.csv"

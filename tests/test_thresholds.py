@@ -1,4 +1,4 @@
-"""Tests for shopcast.thresholds: sweep, cohort simulation, GMV factor, validation."""
+"""Tests for shopcast.sellers.thresholds: sweep, cohort simulation, GMV factor, validation."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from shopcast.exceptions import ParameterError
-from shopcast.sizes import SizeModel
-from shopcast.thresholds import (
+from shopcast.sellers.model import SizeModel
+from shopcast.sellers.thresholds import (
     COHORT_COLUMNS,
     SWEEP_COLUMNS,
     gmv_kept_factor,

@@ -1,4 +1,4 @@
-"""Tests of shopcast.tradeoff: a threshold's GMV factor applied to sample paths and the goals."""
+"""Tests of shopcast.sellers.tradeoff: a threshold's GMV factor applied to sample paths and the goals."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from shopcast import goals
+from shopcast.charts.tradeoff import tradeoff_chart
 from shopcast.exceptions import ParameterError
-from shopcast.plot_tradeoff import tradeoff_chart
-from shopcast.tradeoff import TRADEOFF_COLUMNS, paths_under_threshold, threshold_tradeoff
+from shopcast.gmv import goals
+from shopcast.sellers.tradeoff import TRADEOFF_COLUMNS, paths_under_threshold, threshold_tradeoff
 
 MONTHS = pd.date_range("2022-01-01", "2024-12-01", freq="MS")
 LAST = pd.Timestamp("2022-12-01")

@@ -1,7 +1,7 @@
 """shopcast: a market-sizing forecasting workbench.
 
 The public surface is small: :func:`publish` for notebooks, the exception base, and the version.
-Analysis functions live in their own modules (``shopcast.goals``, ``shopcast.sellers``, ...).
+Analysis functions live in their own modules (``shopcast.gmv.goals``, ``shopcast.sellers``, ...).
 """
 
 from shopcast.exceptions import ShopcastError

@@ -17,14 +17,11 @@ import pickle
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from shopcast.config import cache_dir, package_digest
+from shopcast import config
+from shopcast.config import cache_dir
+from shopcast.fileio import atomic_write
 
 T = TypeVar("T")
-
-
-def code_digest() -> str:
-    """SHA-256 over the package's source (a cached result is only as good as its code)."""
-    return package_digest()
 
 
 def _library_versions() -> dict[str, str]:
@@ -56,7 +53,7 @@ def cached(name: str, key: dict[str, Any], compute: Callable[[], T]) -> T:
     if not enabled():
         return compute()
     text = json.dumps(
-        {"key": key, "code": code_digest(), "libraries": _library_versions()},
+        {"key": key, "code": config.code_digest(), "libraries": _library_versions()},
         sort_keys=True,
         default=str,
     )
@@ -69,8 +66,5 @@ def cached(name: str, key: dict[str, Any], compute: Callable[[], T]) -> T:
             path.unlink(missing_ok=True)
     result = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        pickle.dump(result, handle)
-    os.replace(tmp, path)
+    atomic_write(path, pickle.dumps(result))
     return result

@@ -15,7 +15,14 @@ DATA_DIR = PROJ_ROOT / "data"
 NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
 PARAMS_DIR = PROJ_ROOT / "params"
 BENCH_DIR = PROJ_ROOT / "bench"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+#: The files of one run folder, ``reports/<notebook>/<scenario>/<UTC stamp>/``.
+EXECUTED_NAME = "executed.ipynb"
+REPORT_NAME = "report.html"
+RECORD_NAME = "run.json"
+#: The scenario's pointer to its last good run, and the batch's record of an unchanged check.
+LATEST_NAME = "latest"
+CHECKED_NAME = "checked.json"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "workbench" / "templates"
 
 
 def reports_dir() -> Path:
@@ -28,7 +35,7 @@ def cache_dir() -> Path:
     return reports_dir() / ".cache"
 
 
-def package_digest() -> str:
+def code_digest() -> str:
     """One SHA-256 over the package's source and templates: what the code was, committed or not."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()

@@ -28,22 +28,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shopcast import gallery
-from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR, reports_dir
-from shopcast.exceptions import ShopcastError
-from shopcast.publish import format_value, sha256
-from shopcast.runner import (
+from shopcast.config import (
     CHECKED_NAME,
-    DEFAULT_TIMEOUT_S,
     LATEST_NAME,
+    NOTEBOOKS_DIR,
+    PARAMS_DIR,
     RECORD_NAME,
+    code_digest,
+    reports_dir,
+)
+from shopcast.exceptions import ShopcastError
+from shopcast.fileio import atomic_write
+from shopcast.publish import format_value, sha256
+from shopcast.workbench import gallery
+from shopcast.workbench.runner import (
+    DEFAULT_TIMEOUT_S,
     ExitCode,
     RunInterrupted,
     RunPlan,
-    atomic_write,
     package_versions,
     plan_run,
-    source_digest,
 )
 
 log = logging.getLogger("shopcast")
@@ -113,7 +117,7 @@ def fingerprint(plan: RunPlan, data_sha256: dict[str, str]) -> dict[str, Any]:
     return {
         "notebook_sha256": sha256(plan.notebook),
         "parameters": plan.params.values,
-        "source_sha256": source_digest(),
+        "source_sha256": code_digest(),
         "data_sha256": data,
         "packages": package_versions(),
     }
@@ -237,7 +241,7 @@ def _run_one(
     cmd = [
         sys.executable,
         "-m",
-        "shopcast.cli",
+        "shopcast.workbench.cli",
         "-q",
         "run",
         str(notebook),

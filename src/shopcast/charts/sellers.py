@@ -10,10 +10,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from shopcast.sizes import SizeModel, usd_label
+from shopcast.formatting import usd_short
+from shopcast.sellers.model import SizeModel
 
 _SELLERS, _GMV = "#1f77b4", "#d62728"
-_usd_axis = FuncFormatter(lambda x, _pos: usd_label(x))
+_usd_axis = FuncFormatter(lambda x, _pos: usd_short(x))
 
 
 def _interest_row(sweep: pd.DataFrame, threshold: float | None) -> pd.Series | None:
@@ -29,7 +30,7 @@ def plot_threshold_survival(
     """Share of sellers staying and share of GMV kept against the threshold (log axis, P10-P90).
 
     Args:
-        sweep: output of :func:`shopcast.thresholds.threshold_sweep` (a zero threshold is left
+        sweep: output of :func:`shopcast.sellers.thresholds.threshold_sweep` (a zero threshold is left
             off the log axis).
         threshold_of_interest: marked with a vertical line and named in the title.
     """
@@ -60,7 +61,7 @@ def plot_threshold_survival(
     if row is not None:
         ax.axvline(row["threshold"], color="grey", linestyle="--", linewidth=1)
         title = (
-            f"A {usd_label(row['threshold'])} threshold keeps {row['share_sellers_staying']:.1%} "
+            f"A {usd_short(row['threshold'])} threshold keeps {row['share_sellers_staying']:.1%} "
             f"of sellers but {row['share_gmv_kept']:.0%} of GMV"
         )
     else:
@@ -131,7 +132,7 @@ def plot_cohort_paths(
     """Simulated monthly platform GMV and active sellers per threshold.
 
     Args:
-        simulation: output of :func:`shopcast.thresholds.simulate_cohorts`.
+        simulation: output of :func:`shopcast.sellers.thresholds.simulate_cohorts`.
         threshold_of_interest: drawn thicker and named in the title.
     """
     fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -143,7 +144,7 @@ def plot_cohort_paths(
         kw = {
             "color": "black" if bold else cmap(i / max(len(thresholds) - 1, 1)),
             "linewidth": 2.5 if bold else 1.2,
-            "label": "no threshold" if thr == 0 else usd_label(thr),
+            "label": "no threshold" if thr == 0 else usd_short(thr),
         }
         ax_g.plot(d["month"], d["platform_gmv"], **kw)
         ax_s.plot(d["month"], d["sellers_end"], **kw)
@@ -168,7 +169,7 @@ def plot_cohort_paths(
         if threshold_of_interest in end.index and 0.0 in end.index:
             kept = end[threshold_of_interest] / end[0.0]
             title = (
-                f"Simulated: at {usd_label(threshold_of_interest)} the platform keeps "
+                f"Simulated: at {usd_short(threshold_of_interest)} the platform keeps "
                 f"{kept:.0%} of its no-threshold GMV after {last} months"
             )
     fig.suptitle(title)

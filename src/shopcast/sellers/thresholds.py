@@ -1,7 +1,7 @@
 """Who stays: entry thresholds on prior annual sales, statically and over time.
 
 - :func:`threshold_sweep`: for each threshold, the sellers at or above it and the share of GMV they
-  hold, from a fitted :class:`~shopcast.sizes.SizeModel` (closed forms, bootstrap P10/P90).
+  hold, from a fitted :class:`~shopcast.sellers.model.SizeModel` (closed forms, bootstrap P10/P90).
 - :func:`simulate_cohorts`: a month-by-month simulation (sellers' GMV follows a log random walk,
   new sellers enter, sellers below the threshold leave at review months, part of their GMV moves
   to the survivors). All thresholds share the same random draws (common random numbers), so their
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import ParameterError
-from shopcast.sizes import SizeModel
+from shopcast.sellers.model import SizeModel
 
 DEFAULT_THRESHOLDS = (
     0.0, 1e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 2e6, 5e6, 1e7,
@@ -93,7 +93,7 @@ def threshold_sweep(
     so they carry parameter uncertainty only, not uncertainty about ``n_sellers``.
 
     Args:
-        model: a fitted :class:`~shopcast.sizes.SizeModel`.
+        model: a fitted :class:`~shopcast.sellers.model.SizeModel`.
         thresholds: dollar amounts, non-negative and strictly increasing.
         n_sellers: sellers the distribution is scaled to (e.g. TikTok Shop's >500,000 US
             merchants).
@@ -187,7 +187,7 @@ def simulate_cohorts(
     runs. GMV and shocks are held in float32 (plenty for shares; totals are summed in float64).
 
     Args:
-        model: a fitted :class:`~shopcast.sizes.SizeModel`.
+        model: a fitted :class:`~shopcast.sellers.model.SizeModel`.
         n_sellers: sellers at month 0.
         months: months simulated.
         thresholds: dollar amounts of annual GMV, non-negative and strictly increasing.

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
-from shopcast.goals import GoalResult, TimeToGoal, path_quantiles
+from shopcast.gmv.goals import GoalResult, TimeToGoal, path_quantiles
 
 BILLION = 1e9
 AVG_DAYS_PER_MONTH = 365.25 / 12
@@ -127,7 +127,7 @@ def fan_chart(
             month over their period: a marker for a single month, a bar across a longer period;
             a triangle up for a lower bound, down for an upper bound. Regional anchors cover
             only part of the market and sit below a global path by design.
-        required: the table of :func:`shopcast.goals.required_path`, drawn as the required path.
+        required: the table of :func:`shopcast.gmv.goals.required_path`, drawn as the required path.
         goal: a goal total (USD) for ``goal_window``; drawn as the average monthly GMV it takes.
         goal_window: ``(start, end)`` months of the goal.
         title: the chart title; the default says what is shown.
@@ -276,7 +276,7 @@ def window_total_chart(
     """Distribution of the goal window's total across sample paths, with the goal marked.
 
     Args:
-        result: a :class:`shopcast.goals.GoalResult`.
+        result: a :class:`shopcast.gmv.goals.GoalResult`.
         title: chart title; the default states the probability.
         bins: histogram bins.
         log_x: logarithmic total axis with log-spaced bins. By default it is used when the totals

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopcast.anchors import read_lines
 from shopcast.exceptions import DataError
+from shopcast.gmv.anchors import read_lines
 from shopcast.publish import record_input
 
 MIN_MONTHS = 12

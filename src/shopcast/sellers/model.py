@@ -1,516 +1,42 @@
-"""Seller size distributions: load the three input forms and fit them.
-
-A seller's size is its annual GMV in US dollars. Three input forms are accepted:
-
-- **microdata**: a CSV with one row per seller and a column ``annual_gmv_usd``
-  (fitted by maximum likelihood);
-- **brackets**: a CSV with ``lower_usd``, ``upper_usd`` (empty = open) and ``count`` or ``share``
-  (fitted by interval-censored maximum likelihood);
-- **facts**: published summary figures, one row per fact (``data/seller_size_facts.csv``), fitted by
-  weighted least squares on log (mean) and logit (shares) scales.
-
-Three families are available: ``"lognormal"``, ``"pareto"`` (Pareto with a lower bound ``x_min``)
-and ``"lognormal_pareto"`` (a lognormal body with a Pareto tail above ``tail_from``, glued so the
-density is continuous).
-
-The shipped facts are Amazon figures used as a PROXY for TikTok Shop's seller size distribution:
-there is no public TikTok Shop seller-size microdata.
-
-Example:
-    >>> from shopcast.sizes import SizeModel
-    >>> model = SizeModel("lognormal_pareto").fit_facts("data/seller_size_facts.csv")
-    >>> model.survival([1e6]), model.gmv_share_above([1e6])
-"""
+"""The seller size estimator, SizeModel: fits to facts, brackets or microdata, and bootstrap."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize
 
-from shopcast.exceptions import DataError, ModelError, ParameterError, closest
-from shopcast.publish import record_input
+from shopcast.exceptions import ModelError, ParameterError, closest
+from shopcast.formatting import usd_short
+from shopcast.sellers.families import (
+    BIG,
+    FAMILY_CLASSES,
+    LognormalPareto,
+    from_theta,
+    theta_bounds,
+    to_theta,
+)
+from shopcast.sellers.loaders import (
+    DEFAULT_POPULATIONS,
+    FACT_KINDS,
+    MICRODATA_COLUMN,
+    fact_label,
+    load_brackets,
+    load_facts,
+    load_microdata,
+)
+from shopcast.sellers.vocabulary import FAMILIES
 
-FAMILIES = ("lognormal", "pareto", "lognormal_pareto")
-DATA_FORMS = ("facts", "brackets", "microdata")
-#: Kinds of published fact understood by :meth:`SizeModel.fit_facts`.
-FACT_KINDS = ("n_sellers", "mean", "share_above", "gmv_share_above", "top_n_gmv_share")
-FACT_COLUMNS = ("fact_id", "population", "kind", "level_usd", "top_n", "value")
-#: Populations fitted by default: the US points only. The worldwide Marketplace Pulse points
-#: describe a different population whose size is not published: kept for reference, not fitted.
-DEFAULT_POPULATIONS = ("amazon_us",)
-MICRODATA_COLUMN = "annual_gmv_usd"
-SHARE_SUM_TOL = 0.01
-
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-_BIG = 1e100
 # Thresholds at which two fitted solutions are compared: solutions whose survival and GMV-share
 # curves agree here to within _DISTINCT are the same answer for every question this package asks.
 _SIGNATURE_GRID = np.logspace(3, 8, 21)
 _DISTINCT = 0.01
 
-
-# ---------------------------------------------------------------------------------------------
-# Formatting
-# ---------------------------------------------------------------------------------------------
-
-
-def usd_label(x: float) -> str:
-    """A short dollar label: ``$0``, ``$10k``, ``$2.5M``, ``$1.2B``."""
-    x = float(x)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"${x / size:.3g}{suffix}"
-    return f"${x:.3g}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Families: vectorised closed forms. ``p`` is a mapping of parameter arrays that broadcast with x.
-# ---------------------------------------------------------------------------------------------
-
-
-def _log(x):
-    with np.errstate(divide="ignore"):
-        return np.log(np.asarray(x, dtype=float))
-
-
-class _Lognormal:
-    names = ("mu", "sigma")
-
-    @staticmethod
-    def sf(x, p):
-        return special.ndtr(-(_log(x) - p["mu"]) / p["sigma"])
-
-    @staticmethod
-    def logpdf(x, p):
-        lx = _log(x)
-        z = (lx - p["mu"]) / p["sigma"]
-        return -0.5 * z * z - lx - np.log(p["sigma"]) - _LOG_SQRT_2PI
-
-    @staticmethod
-    def ppf(q, p):
-        return np.exp(p["mu"] + p["sigma"] * special.ndtri(q))
-
-    @staticmethod
-    def mean(p):
-        return np.exp(p["mu"] + 0.5 * p["sigma"] ** 2)
-
-    @staticmethod
-    def partial_expectation(t, p):
-        """E[X; X > t]."""
-        mu, s = p["mu"], p["sigma"]
-        return np.exp(mu + 0.5 * s * s) * special.ndtr((mu + s * s - _log(t)) / s)
-
-
-class _Pareto:
-    names = ("x_min", "alpha")
-
-    @staticmethod
-    def sf(x, p):
-        x = np.asarray(x, dtype=float)
-        with np.errstate(divide="ignore", over="ignore"):
-            return np.minimum(1.0, (p["x_min"] / x) ** p["alpha"])
-
-    @staticmethod
-    def logpdf(x, p):
-        lx = _log(x)
-        xm, a = p["x_min"], p["alpha"]
-        out = np.log(a) + a * np.log(xm) - (a + 1) * lx
-        return np.where(np.asarray(x) >= xm, out, -np.inf)
-
-    @staticmethod
-    def ppf(q, p):
-        return p["x_min"] * (1 - np.asarray(q, dtype=float)) ** (-1 / p["alpha"])
-
-    @staticmethod
-    def mean(p):
-        a = np.asarray(p["alpha"], dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(a > 1, a * p["x_min"] / (a - 1), np.inf)
-
-    @staticmethod
-    def partial_expectation(t, p):
-        a, xm = np.asarray(p["alpha"], dtype=float), p["x_min"]
-        t = np.maximum(np.asarray(t, dtype=float), xm)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = a * xm * (t / xm) ** (1 - a) / (a - 1)
-        return np.where(a > 1, out, np.inf)
-
-
-class _LognormalPareto:
-    """Lognormal body below ``tail_from`` (u), Pareto tail above it, density continuous at u.
-
-    Density: ``c * lognormal_pdf(x)`` for x <= u and ``c * lognormal_pdf(u) * (u / x)**(alpha + 1)``
-    above, with ``c = 1 / (Phi(z_u) + lognormal_pdf(u) * u / alpha)``.
-    """
-
-    names = ("mu", "sigma", "tail_from", "alpha")
-
-    @staticmethod
-    def _parts(p):
-        mu, s, u, a = p["mu"], p["sigma"], p["tail_from"], p["alpha"]
-        z_u = (np.log(u) - mu) / s
-        log_g_u = -0.5 * z_u * z_u - np.log(u) - np.log(s) - _LOG_SQRT_2PI
-        body = special.ndtr(z_u)
-        tail = np.exp(log_g_u) * u / a
-        c = 1.0 / (body + tail)
-        return mu, s, u, a, z_u, log_g_u, body, tail, c
-
-    @classmethod
-    def sf(cls, x, p):
-        mu, s, u, a, _, _, _, tail, c = cls._parts(p)
-        x = np.asarray(x, dtype=float)
-        with np.errstate(divide="ignore", over="ignore"):
-            below = 1 - c * special.ndtr((_log(x) - mu) / s)
-            above = c * tail * (u / x) ** a
-        return np.where(x <= u, below, above)
-
-    @classmethod
-    def logpdf(cls, x, p):
-        mu, s, u, a, _, log_g_u, _, _, c = cls._parts(p)
-        lx = _log(x)
-        z = (lx - mu) / s
-        below = -0.5 * z * z - lx - np.log(s) - _LOG_SQRT_2PI
-        above = log_g_u + (a + 1) * (np.log(u) - lx)
-        return np.log(c) + np.where(np.asarray(x) <= u, below, above)
-
-    @classmethod
-    def ppf(cls, q, p):
-        mu, s, u, a, _, _, body, tail, c = cls._parts(p)
-        q = np.asarray(q, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            x_body = np.exp(mu + s * special.ndtri(np.minimum(q / c, 1.0)))
-            x_tail = u * (c * tail / (1 - q)) ** (1 / a)
-        return np.where(q <= c * body, x_body, x_tail)
-
-    @classmethod
-    def partial_expectation(cls, t, p):
-        mu, s, u, a, z_u, log_g_u, _, _, c = cls._parts(p)
-        t = np.asarray(t, dtype=float)
-        z_t = (_log(t) - mu) / s
-        body = c * np.exp(mu + 0.5 * s * s) * (special.ndtr(z_u - s) - special.ndtr(z_t - s))
-        body = np.where(t < u, body, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            tail = c * np.exp(log_g_u) * u * u * (np.maximum(t, u) / u) ** (1 - a) / (a - 1)
-        return body + np.where(a > 1, tail, np.inf)
-
-    @classmethod
-    def mean(cls, p):
-        return cls.partial_expectation(0.0, p)
-
-    @classmethod
-    def loglik_sorted(cls, p, lx, c1, c2):
-        """Log-likelihood from sorted log sizes and their prefix sums (O(log n) per call)."""
-        mu, s, u, a, _, log_g_u, _, _, c = cls._parts(p)
-        lu = math.log(u)
-        k = int(np.searchsorted(lx, lu, side="right"))
-        n = lx.size
-        s1, s2 = c1[k], c2[k]
-        body = (
-            -0.5 * (s2 - 2 * mu * s1 + k * mu * mu) / (s * s)
-            - s1
-            - k * (math.log(s) + _LOG_SQRT_2PI)
-        )
-        tail = (n - k) * log_g_u + (a + 1) * ((n - k) * lu - (c1[n] - s1))
-        return n * math.log(c) + body + tail
-
-
-_FAMILY = {"lognormal": _Lognormal, "pareto": _Pareto, "lognormal_pareto": _LognormalPareto}
-
-
-def _to_theta(p: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
-    """Unconstrained coordinates: mu as is, every other (positive) parameter on a log scale."""
-    return np.array([p[n] if n == "mu" else math.log(p[n]) for n in names])
-
-
-# Plausible ranges (mu as is, the others on a log scale): they keep optimisers, and bootstrap
-# refits in weakly identified directions, away from degenerate corners.
-_THETA_BOUNDS = {
-    "mu": (-10.0, 30.0),
-    "sigma": (math.log(0.02), math.log(6.0)),
-    "tail_from": (0.0, math.log(1e10)),
-    "x_min": (math.log(1e-2), math.log(1e10)),
-    "alpha": (math.log(0.05), math.log(20.0)),
-}
-
-
-def _bounds(names: Sequence[str]) -> list[tuple[float, float]]:
-    return [_THETA_BOUNDS[n] for n in names]
-
-
-def _from_theta(theta, names: Sequence[str], fixed: Mapping[str, float]) -> dict[str, float]:
-    out = dict(fixed)
-    for n, v in zip(names, theta, strict=True):
-        out[n] = float(v) if n == "mu" else float(math.exp(min(v, 700.0)))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading and validation
-# ---------------------------------------------------------------------------------------------
-
-
-def _read(data: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
-    """A DataFrame and a label for messages; files are recorded as report inputs."""
-    if isinstance(data, pd.DataFrame):
-        return data.reset_index(drop=True).copy(), f"<{what} DataFrame>"
-    path = Path(data)
-    if not path.is_file():
-        raise DataError(path, f"file not found; pass the path of a {what} CSV")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise DataError(path, f"cannot be read as CSV ({err})") from err
-    record_input(path)
-    return frame, str(path)
-
-
-def _require_columns(frame: pd.DataFrame, file: str, required: Iterable[str]) -> None:
-    for col in required:
-        if col not in frame.columns:
-            hint = closest(col, [str(c) for c in frame.columns])
-            extra = f" (did you mean {hint!r}?)" if hint else ""
-            raise DataError(
-                file,
-                f"missing column {col!r}{extra}; columns present: {list(map(str, frame.columns))}",
-                column=col,
-            )
-
-
-def _numeric(
-    frame: pd.DataFrame, file: str, col: str, allow_empty: bool = False, allow_inf: bool = False
-) -> np.ndarray:
-    raw = frame[col]
-    values = np.array(pd.to_numeric(raw, errors="coerce"), dtype=float)
-    bad = np.isnan(values) & (raw.notna().to_numpy() | (not allow_empty))
-    if not allow_inf:
-        bad |= np.isinf(values)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            file, f"value {raw.iloc[i]!r} is not a finite number", row=i + 2, column=col
-        )
-    return values
-
-
-def load_microdata(data: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Load and validate seller microdata (one row per seller).
-
-    Args:
-        data: a CSV path or a DataFrame with a column ``annual_gmv_usd`` (annual GMV in US dollars,
-            strictly positive); other columns are kept and ignored.
-
-    Returns:
-        The table, with ``annual_gmv_usd`` as float.
-
-    Raises:
-        DataError: missing column, non-numeric, zero or negative value (with its line number).
-    """
-    frame, file = _read(data, "microdata")
-    _require_columns(frame, file, [MICRODATA_COLUMN])
-    x = _numeric(frame, file, MICRODATA_COLUMN)
-    if x.size < 10:
-        raise DataError(file, f"only {x.size} sellers; a size fit needs at least 10 rows")
-    bad = np.flatnonzero(x <= 0)
-    if bad.size:
-        i = int(bad[0])
-        raise DataError(
-            file,
-            f"annual GMV {x[i]!r} is not positive; sizes are fitted on a log scale, so remove "
-            f"sellers with no sales ({bad.size} such rows)",
-            row=i + 2,
-            column=MICRODATA_COLUMN,
-        )
-    frame[MICRODATA_COLUMN] = x
-    frame.attrs["file"] = file
-    return frame
-
-
-def load_brackets(data: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Load and validate a bracket table of annual GMV.
-
-    Args:
-        data: a CSV path or DataFrame with ``lower_usd``, ``upper_usd`` (empty for the open top
-            bracket) and ``count`` (sellers) or ``share`` (of sellers, summing to 1 within 0.01).
-            If both are present, ``count`` is used.
-
-    Returns:
-        Columns ``lower_usd``, ``upper_usd`` (inf when open), ``count`` or ``share`` as floats.
-
-    Raises:
-        DataError: missing columns; brackets unsorted, overlapping, empty or open before the last
-            row; negative counts or shares; shares not summing to 1.
-    """
-    frame, file = _read(data, "brackets")
-    _require_columns(frame, file, ["lower_usd", "upper_usd"])
-    weight_col = (
-        "count" if "count" in frame.columns else "share" if "share" in frame.columns else None
-    )
-    if weight_col is None:
-        raise DataError(
-            file,
-            f"needs a 'count' column (sellers per bracket) or a 'share' column (of sellers); "
-            f"columns present: {list(map(str, frame.columns))}",
-            column="count",
-        )
-    if len(frame) < 2:
-        raise DataError(file, "a bracket table needs at least 2 brackets")
-    lo = _numeric(frame, file, "lower_usd")
-    hi = _numeric(frame, file, "upper_usd", allow_empty=True, allow_inf=True)
-    w = _numeric(frame, file, weight_col)
-    for i in range(len(frame)):
-        line = i + 2
-        if lo[i] < 0:
-            raise DataError(
-                file, f"lower bound {lo[i]:g} is negative", row=line, column="lower_usd"
-            )
-        if np.isnan(hi[i]) or np.isposinf(hi[i]):
-            if i != len(frame) - 1:
-                raise DataError(
-                    file,
-                    "only the last bracket may be open (empty upper_usd)",
-                    row=line,
-                    column="upper_usd",
-                )
-            hi[i] = np.inf
-        elif hi[i] <= lo[i]:
-            raise DataError(
-                file,
-                f"upper bound {hi[i]:g} is not above lower bound {lo[i]:g}",
-                row=line,
-                column="upper_usd",
-            )
-        if w[i] < 0:
-            raise DataError(file, f"{weight_col} {w[i]:g} is negative", row=line, column=weight_col)
-        if i:
-            if lo[i] < lo[i - 1]:
-                raise DataError(
-                    file,
-                    f"brackets are not sorted: lower bound {lo[i]:g} comes after {lo[i - 1]:g}; "
-                    "sort the rows by lower_usd",
-                    row=line,
-                    column="lower_usd",
-                )
-            if lo[i] < hi[i - 1]:
-                raise DataError(
-                    file,
-                    f"bracket overlaps the previous one: starts at {lo[i]:g} before the previous "
-                    f"ends at {hi[i - 1]:g}",
-                    row=line,
-                    column="lower_usd",
-                )
-    if weight_col == "share" and abs(w.sum() - 1) > SHARE_SUM_TOL:
-        raise DataError(
-            file,
-            f"shares sum to {w.sum():.4f}, not 1 (tolerance {SHARE_SUM_TOL}); give shares of "
-            "sellers as fractions, or use a 'count' column",
-            column="share",
-        )
-    if w.sum() <= 0:
-        raise DataError(file, f"all {weight_col} values are zero", column=weight_col)
-    out = pd.DataFrame({"lower_usd": lo, "upper_usd": hi, weight_col: w})
-    out.attrs["file"] = file
-    return out
-
-
-def load_facts(data: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Load and validate published seller-size facts (one row per fact).
-
-    Args:
-        data: a CSV path or DataFrame with columns ``fact_id, population, kind, level_usd, top_n,
-            value`` (and optional ``weight``, ``publisher``, ``published``, ``period``,
-            ``source_note``, ...). Kinds: ``n_sellers`` (value = number of sellers), ``mean``
-            (annual GMV per seller), ``share_above`` (share of sellers with annual GMV above
-            ``level_usd``), ``gmv_share_above`` (share of GMV from those sellers),
-            ``top_n_gmv_share`` (share of GMV from the ``top_n`` largest sellers).
-
-    Returns:
-        The facts, with numeric columns as floats and ``weight`` (default 1).
-
-    Raises:
-        DataError: missing columns, unknown kinds, duplicate ids, values out of range.
-    """
-    frame, file = _read(data, "facts")
-    _require_columns(frame, file, FACT_COLUMNS)
-    value = _numeric(frame, file, "value")
-    level = _numeric(frame, file, "level_usd", allow_empty=True)
-    top_n = _numeric(frame, file, "top_n", allow_empty=True)
-    weight = _numeric(frame, file, "weight") if "weight" in frame.columns else np.ones(len(frame))
-    ids = frame["fact_id"].astype(str)
-    for i in range(len(frame)):
-        line = i + 2
-        kind = str(frame["kind"].iloc[i])
-        if kind not in FACT_KINDS:
-            hint = closest(kind, FACT_KINDS)
-            raise DataError(
-                file,
-                f"unknown kind {kind!r}"
-                + (f" (did you mean {hint!r}?)" if hint else "")
-                + f"; allowed: {', '.join(FACT_KINDS)}",
-                row=line,
-                column="kind",
-            )
-        if ids.iloc[:i].eq(ids.iloc[i]).any():
-            raise DataError(file, f"duplicate fact_id {ids.iloc[i]!r}", row=line, column="fact_id")
-        v = value[i]
-        if kind in ("share_above", "gmv_share_above", "top_n_gmv_share") and not 0 < v < 1:
-            raise DataError(
-                file,
-                f"a {kind} value must be a fraction strictly between 0 and 1, got {v:g}",
-                row=line,
-                column="value",
-            )
-        if kind in ("mean", "n_sellers") and v <= 0:
-            raise DataError(
-                file, f"a {kind} value must be positive, got {v:g}", row=line, column="value"
-            )
-        if kind in ("share_above", "gmv_share_above") and not level[i] > 0:
-            raise DataError(
-                file,
-                f"a {kind} fact needs a positive level_usd, got {level[i]:g}",
-                row=line,
-                column="level_usd",
-            )
-        if kind == "top_n_gmv_share" and not top_n[i] >= 1:
-            raise DataError(
-                file,
-                f"a top_n_gmv_share fact needs top_n >= 1, got {top_n[i]:g}",
-                row=line,
-                column="top_n",
-            )
-        if weight[i] < 0:
-            raise DataError(file, f"weight {weight[i]:g} is negative", row=line, column="weight")
-    frame["value"], frame["level_usd"], frame["top_n"], frame["weight"] = (
-        value,
-        level,
-        top_n,
-        weight,
-    )
-    frame["fact_id"] = ids
-    frame["population"] = frame["population"].astype(str)
-    frame["kind"] = frame["kind"].astype(str)
-    frame.attrs["file"] = file
-    return frame
-
-
-def fact_label(
-    kind: str, level: float = np.nan, top_n: float = np.nan, value: float = np.nan
-) -> str:
-    """Words for one fact, e.g. ``"Sellers above $100k (13%)"``."""
-    if kind == "mean":
-        return f"Mean annual sales per seller ({usd_label(value)})"
-    if kind == "n_sellers":
-        return f"Number of sellers ({value:,.0f})"
-    if kind == "share_above":
-        return f"Share of sellers above {usd_label(level)} ({value:.1%})"
-    if kind == "gmv_share_above":
-        return f"GMV share of sellers above {usd_label(level)} ({value:.0%})"
-    return f"GMV share of top {top_n:,.0f} sellers ({value:.0%})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -606,7 +132,7 @@ class SizeModel:
             raise ParameterError("fact_noise", fact_noise, "a positive number (log/logit scale)")
         self.family, self.x_min = family, x_min
         self.ambiguity_tol, self.fact_noise = ambiguity_tol, fact_noise
-        self._fam = _FAMILY[family]
+        self._fam = FAMILY_CLASSES[family]
         self._fixed: dict[str, float] = {}
         if x_min is not None:
             self._fixed = {"x_min" if family == "pareto" else "tail_from": float(x_min)}
@@ -699,7 +225,7 @@ class SizeModel:
         found = []
         for th0 in starts:
             th0 = np.asarray(th0, dtype=float)
-            if not np.isfinite(loss(th0)) or loss(th0) >= _BIG:
+            if not np.isfinite(loss(th0)) or loss(th0) >= BIG:
                 continue
             opts = {
                 "xatol": 1e-8,
@@ -707,11 +233,11 @@ class SizeModel:
                 "maxiter": 3000 * th0.size,
                 "maxfev": 4000 * th0.size,
             }
-            bounds = _bounds(self._free)
+            bounds = theta_bounds(self._free)
             th0 = np.clip(th0, [b[0] for b in bounds], [b[1] for b in bounds])
             res = optimize.minimize(loss, th0, method="Nelder-Mead", options=opts, bounds=bounds)
             res = optimize.minimize(loss, res.x, method="Nelder-Mead", options=opts, bounds=bounds)
-            if np.isfinite(res.fun) and res.fun < _BIG:
+            if np.isfinite(res.fun) and res.fun < BIG:
                 found.append((float(res.fun), res.x))
         if not found:
             raise ModelError(
@@ -725,12 +251,12 @@ class SizeModel:
         for f, th in found:
             if f > best + tol:
                 break
-            sig = self._signature(_from_theta(th, self._free, self._fixed))
+            sig = self._signature(from_theta(th, self._free, self._fixed))
             if all(np.max(np.abs(sig - k[2])) > _DISTINCT for k in kept):
                 kept.append((f, th, sig))
         rows = []
         for f, th, _ in kept:
-            p = _from_theta(th, self._free, self._fixed)
+            p = from_theta(th, self._free, self._fixed)
             ev = evidence(p) if evidence is not None else np.nan
             rows.append({**p, "loss": f, "evidence_loss": ev})
         sols = pd.DataFrame(rows)
@@ -776,11 +302,11 @@ class SizeModel:
         # dominated these tiny problems (measured ~2 ms per iteration vs ~0.2 ms per evaluation).
         opts = {"xatol": 1e-5, "fatol": 1e-9, "maxiter": 800 * self._theta.size}
         res = optimize.minimize(
-            loss, self._theta, method="Nelder-Mead", options=opts, bounds=_bounds(self._free)
+            loss, self._theta, method="Nelder-Mead", options=opts, bounds=theta_bounds(self._free)
         )
-        if not (np.isfinite(res.fun) and res.fun < _BIG):
+        if not (np.isfinite(res.fun) and res.fun < BIG):
             return None
-        return _from_theta(res.x, self._free, self._fixed)
+        return from_theta(res.x, self._free, self._fixed)
 
     def _aic(self, loglik: float) -> None:
         self.loglik_ = float(loglik)
@@ -802,11 +328,11 @@ class SizeModel:
         n = lx.size
 
         def loss(th):
-            p = _from_theta(th, self._free, self._fixed)
+            p = from_theta(th, self._free, self._fixed)
             if p["alpha"] > 50 or p["sigma"] > 20:
-                return _BIG
-            v = -_LognormalPareto.loglik_sorted(p, lx, c1, c2) / n
-            return v if np.isfinite(v) else _BIG
+                return BIG
+            v = -LognormalPareto.loglik_sorted(p, lx, c1, c2) / n
+            return v if np.isfinite(v) else BIG
 
         if not multistart:
             return self._refit(loss)
@@ -816,7 +342,7 @@ class SizeModel:
             u = float(np.exp(lx[int(q * (n - 1))]))
             for a in (1.2, 2.0):
                 p = {"mu": mu0, "sigma": s0, "tail_from": u, "alpha": a, **self._fixed}
-                starts.append(_to_theta(p, self._free))
+                starts.append(to_theta(p, self._free))
         self._multistart(loss, starts, n_lik=n)
         return None
 
@@ -841,7 +367,7 @@ class SizeModel:
         p = self._micro_params(x, multistart=True)
         if p is not None:
             self.params_ = p
-            self._theta = _to_theta(p, self._free)
+            self._theta = to_theta(p, self._free)
             self.loss_ = float(-self._fam.logpdf(x, p).mean())
             self.solutions_ = pd.DataFrame(
                 [{**p, "loss": self.loss_, "evidence_loss": np.nan, "chosen": True}]
@@ -856,16 +382,16 @@ class SizeModel:
         fit_gs = self.gmv_share_above(levels)
         rows = [
             {
-                "point": f"share_above_{usd_label(t)}",
-                "label": f"Share of sellers above {usd_label(t)}",
+                "point": f"share_above_{usd_short(t)}",
+                "label": f"Share of sellers above {usd_short(t)}",
                 "observed": o,
                 "fitted": f,
             }
             for t, o, f in zip(levels, obs_sf, fit_sf, strict=True)
         ] + [
             {
-                "point": f"gmv_share_above_{usd_label(t)}",
-                "label": f"GMV share of sellers above {usd_label(t)}",
+                "point": f"gmv_share_above_{usd_short(t)}",
+                "label": f"GMV share of sellers above {usd_short(t)}",
                 "observed": o,
                 "fitted": f,
             }
@@ -931,11 +457,11 @@ class SizeModel:
 
         def make_loss(c):
             def loss(th):
-                p = _from_theta(th, self._free, self._fixed)
+                p = from_theta(th, self._free, self._fixed)
                 with np.errstate(all="ignore"):
                     pr = probs(p)
                     v = -(c[c > 0] * np.log(pr[c > 0])).sum() / c.sum()
-                return float(v) if np.isfinite(v) else _BIG
+                return float(v) if np.isfinite(v) else BIG
 
             return loss
 
@@ -953,10 +479,10 @@ class SizeModel:
         fitted = probs(self.params_)
         rows = [
             {
-                "point": f"{usd_label(a)}-{usd_label(b) if np.isfinite(b) else 'open'}",
-                "label": f"Sellers {usd_label(a)} to {usd_label(b)}"
+                "point": f"{usd_short(a)}-{usd_short(b) if np.isfinite(b) else 'open'}",
+                "label": f"Sellers {usd_short(a)} to {usd_short(b)}"
                 if np.isfinite(b)
-                else f"Sellers above {usd_label(a)}",
+                else f"Sellers above {usd_short(a)}",
                 "observed": c / n,
                 "fitted": f,
             }
@@ -982,7 +508,7 @@ class SizeModel:
             xm0 = lo[first] if lo[first] > 0 else hi[first] / 2
             for a in (0.8, 1.5, 3.0):
                 starts.append(
-                    _to_theta({"x_min": self._fixed.get("x_min", xm0), "alpha": a}, self._free)
+                    to_theta({"x_min": self._fixed.get("x_min", xm0), "alpha": a}, self._free)
                 )
         else:
             for q in (0.0, 1.0, 2.0):
@@ -994,7 +520,7 @@ class SizeModel:
                         "alpha": a,
                         **self._fixed,
                     }
-                    starts.append(_to_theta(p, self._free))
+                    starts.append(to_theta(p, self._free))
         return starts
 
     # -- facts --------------------------------------------------------------------------------
@@ -1069,12 +595,12 @@ class SizeModel:
 
         def loss_fn(pts_, observed_t):
             def loss(th):
-                p = _from_theta(th, self._free, self._fixed)
+                p = from_theta(th, self._free, self._fixed)
                 if p.get("alpha", 2.0) <= 1.0 + 1e-6 and self.family != "lognormal":
-                    return _BIG
+                    return BIG
                 r = self._fact_scaled(pts_, p) - observed_t
                 v = float((pts_["weight"] * r * r).sum())
-                return v if np.isfinite(v) else _BIG
+                return v if np.isfinite(v) else BIG
 
             return loss
 
@@ -1165,7 +691,7 @@ class SizeModel:
         elif self.family == "pareto":
             for a in (1.05, 1.2, 1.5, 2.0, 3.0):
                 xm = self._fixed.get("x_min", m * (a - 1) / a)
-                starts.append(_to_theta({"x_min": xm, "alpha": a}, self._free))
+                starts.append(to_theta({"x_min": xm, "alpha": a}, self._free))
         else:
             for s in (0.8, 1.5, 2.5):
                 for u_mult in (0.5, 3.0, 20.0):
@@ -1177,7 +703,7 @@ class SizeModel:
                             "alpha": a,
                             **self._fixed,
                         }
-                        starts.append(_to_theta(p, self._free))
+                        starts.append(to_theta(p, self._free))
         return starts
 
     # -- uncertainty --------------------------------------------------------------------------
@@ -1253,162 +779,3 @@ class SizeModel:
         return self._refit(self._fact_loss(noisy))
 
 
-# ---------------------------------------------------------------------------------------------
-# Conveniences for notebooks
-# ---------------------------------------------------------------------------------------------
-
-
-def fit_size_model(
-    data: str | Path | pd.DataFrame,
-    data_form: str = "facts",
-    family: str = "lognormal_pareto",
-    n_sellers: int | None = None,
-    **kwargs,
-) -> SizeModel:
-    """Fit one family to data of one form.
-
-    Args:
-        data: file path or DataFrame.
-        data_form: ``"facts"``, ``"brackets"`` or ``"microdata"``.
-        family: see :data:`FAMILIES`.
-        n_sellers: number of sellers a share-based bracket table describes (ignored otherwise).
-        **kwargs: passed to :class:`SizeModel`.
-
-    Returns:
-        The fitted model.
-    """
-    model = SizeModel(family, **kwargs)
-    if data_form == "facts":
-        return model.fit_facts(data)
-    if data_form == "brackets":
-        return model.fit_brackets(data, n_sellers=n_sellers)
-    if data_form == "microdata":
-        return model.fit_microdata(data)
-    raise ParameterError("data_form", data_form, f"one of {', '.join(DATA_FORMS)}")
-
-
-def fit_families(
-    data: str | Path | pd.DataFrame,
-    data_form: str = "facts",
-    families: Sequence[str] = FAMILIES,
-    n_sellers: int | None = None,
-) -> dict[str, SizeModel]:
-    """Fit several families to the same data, for comparison (see :func:`comparison_table`)."""
-    out = {}
-    for fam in families:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                out[fam] = fit_size_model(data, data_form, fam, n_sellers=n_sellers)
-            except ModelError:
-                continue
-    return out
-
-
-def fitted_models(
-    data: str | Path,
-    data_form: str = "facts",
-    families: Sequence[str] = FAMILIES,
-    n_sellers: int | None = None,
-    boot_family: str | None = None,
-    n_boot: int = 0,
-    seed: int = 0,
-) -> dict[str, SizeModel]:
-    """:func:`fit_families` plus the bootstrap of ``boot_family``, cached on disk.
-
-    The fits and the bootstrap are deterministic for a given data file (by content), form,
-    families, seller count, bootstrap size, seed and code, so reports that share them (every
-    threshold scenario) compute them once (:mod:`shopcast.cache`). Warnings raised by the fits
-    are stored with the result and raised again on a cache hit, so a report shows the same notes.
-    The data file is recorded as an input either way (:func:`shopcast.publish.record_input`).
-    """
-    from shopcast.cache import cached
-    from shopcast.publish import record_input
-
-    digest = record_input(data)
-
-    def compute() -> tuple[dict[str, SizeModel], list[tuple[str, type]]]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            models = fit_families(data, data_form, families=families, n_sellers=n_sellers)
-            if boot_family is not None and n_boot and boot_family in models:
-                models[boot_family].bootstrap(n_boot, seed)
-        return models, [(str(w.message), w.category) for w in caught]
-
-    key = {
-        "data_sha256": digest,
-        "data_form": data_form,
-        "families": list(families),
-        "n_sellers": n_sellers,
-        "boot_family": boot_family,
-        "n_boot": n_boot,
-        "seed": seed,
-    }
-    models, notes = cached("size-models", key, compute)
-    for message, category in notes:
-        warnings.warn(message, category, stacklevel=2)
-    return models
-
-
-def comparison_table(models: Mapping[str, SizeModel]) -> pd.DataFrame:
-    """One row per fitted model.
-
-    Returns:
-        Columns ``family``, ``n_params``, ``aic`` (NaN for facts), ``loss``, ``rms_scaled_residual``
-        (over the fitted points), ``max_abs_scaled_residual``, ``n_solutions``, ``params``.
-    """
-    rows = []
-    for name, m in models.items():
-        used = m.fit_table_[m.fit_table_["used"]]
-        r = used["scaled_residual"].to_numpy(dtype=float)
-        rows.append(
-            {
-                "family": name,
-                "n_params": len(m._free),
-                "aic": m.aic_,
-                "loss": m.loss_,
-                "rms_scaled_residual": float(np.sqrt(np.mean(r * r))),
-                "max_abs_scaled_residual": float(np.max(np.abs(r))),
-                "n_solutions": len(m.solutions_),
-                "params": ", ".join(f"{k}={v:.4g}" for k, v in m.params_.items()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def sources_table(data: str | Path, data_form: str = "facts") -> pd.DataFrame:
-    """The data sources behind a fit, for a report.
-
-    For facts: every fact with its value, population, publisher, date and note. For brackets or
-    microdata: one row naming the file and its size.
-    """
-    if data_form == "facts":
-        facts = load_facts(data)
-        cols = [
-            c
-            for c in (
-                "fact_id",
-                "population",
-                "kind",
-                "level_usd",
-                "top_n",
-                "value",
-                "publisher",
-                "published",
-                "period",
-                "source_note",
-            )
-            if c in facts
-        ]
-        return facts[cols]
-    frame = load_brackets(data) if data_form == "brackets" else load_microdata(data)
-    return pd.DataFrame(
-        [
-            {
-                "file": str(data),
-                "form": data_form,
-                "rows": len(frame),
-                "source_note": "user-supplied data",
-            }
-        ]
-    )

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import ModelError, ParameterError
-from shopcast.forecast import SEASON, DriftForecaster, SeasonalNaiveForecaster, check_monthly
+from shopcast.forecasting.base import SEASON, check_monthly
+from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
 
 #: Columns of the table returned by :func:`rolling_origin`.
 TABLE_COLUMNS = [

@@ -1,10 +1,10 @@
 """Threshold against goal: what an entry threshold does to the probability of a GMV goal.
 
 A higher entry threshold removes sellers and, with them, part of the platform's GMV. The cohort
-simulation (:func:`shopcast.thresholds.simulate_cohorts`) turns each threshold into a per-month
-"GMV kept" factor relative to no threshold (:func:`shopcast.thresholds.gmv_kept_factor`); here
+simulation (:func:`shopcast.sellers.thresholds.simulate_cohorts`) turns each threshold into a per-month
+"GMV kept" factor relative to no threshold (:func:`shopcast.sellers.thresholds.gmv_kept_factor`); here
 that factor is applied to the forecast months of GMV sample paths and the goals are scored again
-with :mod:`shopcast.goals`.
+with :mod:`shopcast.gmv.goals`.
 
 - :func:`paths_under_threshold`: sample paths with one threshold's factor applied from the month
   it takes effect.
@@ -22,8 +22,8 @@ import copy
 import numpy as np
 import pandas as pd
 
-from shopcast import goals
 from shopcast.exceptions import ParameterError
+from shopcast.gmv import goals
 
 TRADEOFF_COLUMNS = (
     "threshold",
@@ -122,15 +122,15 @@ def paths_under_threshold(
     Args:
         paths: full sample paths (rows = samples, columns = month-start Timestamps, USD per
             month) with ``attrs["last_actual"]`` the last history month, as returned by
-            :func:`shopcast.forecast.forecast_over_draws`.
-        factor: one threshold's column of :func:`shopcast.thresholds.gmv_kept_factor` (indexed by
+            :func:`shopcast.forecasting.draws.forecast_over_draws`.
+        factor: one threshold's column of :func:`shopcast.sellers.thresholds.gmv_kept_factor` (indexed by
             month number 1..M), or a number for a constant factor.
         start_month: the month the threshold takes effect (the simulation's month 1); default
             the first forecast month.
 
     Returns:
         A new DataFrame like ``paths``, with the same ``attrs`` (so ``draw_of_row`` still gives
-        clustered standard errors in :mod:`shopcast.goals`) plus ``attrs["threshold_start"]``.
+        clustered standard errors in :mod:`shopcast.gmv.goals`) plus ``attrs["threshold_start"]``.
 
     Raises:
         ParameterError: paths without ``attrs["last_actual"]``; a factor that is not indexed
@@ -156,7 +156,7 @@ def _paired_change(
 
     Both results come from the same sample paths, so the change is the mean of the per-path
     difference of the hit indicators; its standard error is cluster-robust over history draws
-    (the same sandwich as :attr:`shopcast.goals.GoalResult.probability_se`), else the plain
+    (the same sandwich as :attr:`shopcast.gmv.goals.GoalResult.probability_se`), else the plain
     standard error of a mean. It is much smaller than either probability's own error.
     """
     hit = (result.totals >= result.targets).to_numpy(dtype=float)
@@ -208,15 +208,15 @@ def threshold_tradeoff(
     """Sellers staying against the probability of each GMV goal, one row per threshold.
 
     Each threshold's factor is applied to the paths (:func:`paths_under_threshold`) and the goals
-    are scored with :func:`shopcast.goals.absolute_goal` and
-    :func:`shopcast.goals.multiple_goal`. All thresholds share the same paths, so differences
+    are scored with :func:`shopcast.gmv.goals.absolute_goal` and
+    :func:`shopcast.gmv.goals.multiple_goal`. All thresholds share the same paths, so differences
     between rows come from the factor alone.
 
     Args:
         paths: full sample paths with ``attrs["last_actual"]`` (see :func:`paths_under_threshold`).
-        factors: :func:`shopcast.thresholds.gmv_kept_factor` (index month 1..M, one column per
+        factors: :func:`shopcast.sellers.thresholds.gmv_kept_factor` (index month 1..M, one column per
             threshold, relative to no threshold).
-        sweep: :func:`shopcast.thresholds.threshold_sweep` over the same thresholds.
+        sweep: :func:`shopcast.sellers.thresholds.threshold_sweep` over the same thresholds.
         goal_start, goal_end: the goal window's first and last month.
         target: the absolute goal for the window (USD).
         multiple: the multiple goal (the window must reach this times the base window).

@@ -1,7 +1,7 @@
 """GMV anchors: published GMV figures, loaded from ``data/gmv_anchors.csv`` and validated.
 
 An anchor is one published figure about GMV: a period total, a run rate or a bound, for one
-coverage (a region) and one period. Anchors are what :mod:`shopcast.reconstruct` fits a monthly
+coverage (a region) and one period. Anchors are what :mod:`shopcast.gmv.reconstruct` fits a monthly
 path to. Goals are not anchors; they live in the notebooks' parameters.
 
 Vocabulary (two small, orthogonal columns):

@@ -15,7 +15,7 @@ from pathlib import Path
 from shopcast import __version__
 from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR
 from shopcast.exceptions import ParameterError, ShopcastError
-from shopcast.runner import (
+from shopcast.workbench.runner import (
     DEFAULT_TIMEOUT_S,
     EXIT_MEANINGS,
     ExitCode,
@@ -64,7 +64,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from shopcast.params import notebook_parameters, schema_for
+    from shopcast.workbench.params import notebook_parameters, schema_for
 
     notebook = resolve_notebook(args.notebook)
     schema = schema_for(notebook)
@@ -81,7 +81,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from shopcast import batch
+    from shopcast.workbench import batch
 
     return int(
         batch.run_batch(args.params, workers=args.workers, force=args.force, timeout_s=args.timeout)

@@ -5,12 +5,12 @@ needs a GMV forecast toward a goal (``gmv_goal_forecast``, ``threshold_vs_goal``
 code with the same parameters instead of copying cells.
 
 History. The default data file is the table of published anchors: the monthly history is then
-*reconstructed* (:func:`shopcast.reconstruct.reconstruct`) and its draws carry the sources'
+*reconstructed* (:func:`shopcast.gmv.reconstruct.reconstruct`) and its draws carry the sources'
 disagreement into the forecast. Any other CSV is a user's own GMV series
-(:func:`shopcast.series.load_gmv_csv`), taken as observed (one history, no reconstruction).
+(:func:`shopcast.gmv.series.load_gmv_csv`), taken as observed (one history, no reconstruction).
 
 Model. ``model`` names a forecaster; ``"auto"`` picks one by rolling-origin backtest (MASE) on the
-median history (:func:`shopcast.forecast.select_model`), and that choice is then fitted on each
+median history (:func:`shopcast.select_model`), and that choice is then fitted on each
 history draw. The backtest always runs against the seasonal-naive and drift baselines and is
 reported, including when the forecaster does not beat them.
 """
@@ -25,12 +25,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopcast import backtest, forecast, goals
-from shopcast.anchors import load_anchors
 from shopcast.config import PROJ_ROOT
 from shopcast.exceptions import DataError, ParameterError
-from shopcast.reconstruct import reconstruct
-from shopcast.series import load_gmv_csv
+from shopcast.forecasting import backtest
+from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
+from shopcast.forecasting.draws import forecast_over_draws
+from shopcast.forecasting.ensemble import ensemble_factory, ensemble_members
+from shopcast.forecasting.ets import ETSForecaster
+from shopcast.forecasting.prophet import ProphetForecaster
+from shopcast.forecasting.selection import select_model
+from shopcast.forecasting.theta import ThetaForecaster
+from shopcast.gmv import goals
+from shopcast.gmv.anchors import load_anchors
+from shopcast.gmv.reconstruct import reconstruct
+from shopcast.gmv.series import load_gmv_csv
 
 MODELS = ("prophet", "ets", "theta", "seasonal_naive", "drift", "ensemble", "auto")
 
@@ -86,7 +94,7 @@ def assumed_ad_index(
 def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict[str, Callable]:
     """Factories of the candidate forecasters, configured from ``settings``."""
 
-    def prophet() -> forecast.ProphetForecaster:
+    def prophet() -> ProphetForecaster:
         kwargs: dict[str, Any] = {
             "growth": settings.growth,
             "changepoint_prior_scale": settings.changepoint_prior_scale,
@@ -97,13 +105,13 @@ def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict
         if settings.ad_scenario:
             kwargs["ad_index"] = assumed_ad_index(pd.DatetimeIndex(history.index))
             kwargs["ad_growth"] = settings.ad_growth_per_year
-        return forecast.ProphetForecaster(**kwargs)
+        return ProphetForecaster(**kwargs)
 
     return {
-        "seasonal_naive": forecast.SeasonalNaiveForecaster,
-        "drift": lambda: forecast.DriftForecaster(log=True),
-        "ets": forecast.ETSForecaster,
-        "theta": lambda: forecast.ThetaForecaster(log=True),
+        "seasonal_naive": SeasonalNaiveForecaster,
+        "drift": lambda: DriftForecaster(log=True),
+        "ets": ETSForecaster,
+        "theta": lambda: ThetaForecaster(log=True),
         "prophet": prophet,
     }
 
@@ -122,12 +130,12 @@ class GoalForecast:
         last_actual: the last history month.
         model_name: the model that produced the forecast; ``model_reason``: why.
         selection: backtest scores of the candidates when ``model="auto"`` (else empty).
-        absolute, multiple: :class:`shopcast.goals.GoalResult` of each goal.
+        absolute, multiple: :class:`shopcast.gmv.goals.GoalResult` of each goal.
         required_growth: constant monthly growth needed from the last actual month (absolute goal).
         required: the required path table (or None when the window starts after the next month).
         growth_table: required vs trailing monthly growth.
         gap: month-by-month gap table (P50 forecast vs required).
-        time_to_goal: :class:`shopcast.goals.TimeToGoal` for the annual target.
+        time_to_goal: :class:`shopcast.gmv.goals.TimeToGoal` for the annual target.
         backtest_summary: MASE, sMAPE, MAPE and interval coverage per model.
         notes: sentences for the caveats (choices made automatically).
     """
@@ -273,19 +281,19 @@ def run_goal_forecast(
     factories = forecaster_factories(settings, history)
     selection = pd.DataFrame()
     if settings.model == "auto":
-        chosen = forecast.select_model(history, factories, seed=seed)
+        chosen = select_model(history, factories, seed=seed)
         name, reason = chosen["chosen"], chosen["reason"]
         selection = chosen["scores"]
         factory = _factory_for(name, factories)
     elif settings.model == "ensemble":
-        members = " and ".join(forecast.ensemble_members(factories))
+        members = " and ".join(ensemble_members(factories))
         name, reason = "ensemble", f"pinned in the parameters (the mixture of {members})"
         factory = _factory_for("ensemble", factories)
     else:
         name, reason = settings.model, "pinned in the parameters"
         factory = factories[name]
 
-    paths = forecast.forecast_over_draws(
+    paths = forecast_over_draws(
         factory,
         draws,
         horizon_months,
@@ -372,5 +380,5 @@ def run_goal_forecast(
 def _factory_for(name: str, factories: dict[str, Callable]) -> Callable:
     """The factory of a candidate, or of the ensemble (as select_model builds it)."""
     if name == "ensemble":
-        return forecast.ensemble_factory(factories)
+        return ensemble_factory(factories)
     return factories[name]

@@ -17,9 +17,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from shopcast.config import CHECKED_NAME, LATEST_NAME, RECORD_NAME
+from shopcast.fileio import atomic_write
 from shopcast.publish import format_value
-from shopcast.render import CSS
-from shopcast.runner import CHECKED_NAME, LATEST_NAME, RECORD_NAME
+from shopcast.workbench.render import CSS
 
 GALLERY_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 16px;
@@ -304,7 +305,5 @@ def write_index(root: Path) -> Path:
     """Rewrite ``root/index.html`` atomically; returns its path."""
     root.mkdir(parents=True, exist_ok=True)
     target = root / "index.html"
-    tmp = root / f".index.html.{os.getpid()}.tmp"
-    tmp.write_text(render_index(root), encoding="utf-8")
-    os.replace(tmp, target)
+    atomic_write(target, render_index(root))
     return target

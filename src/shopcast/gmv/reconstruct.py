@@ -1,6 +1,6 @@
 """Monthly GMV reconstruction from mixed-frequency anchors, with sampled draws.
 
-The published figures (:mod:`shopcast.anchors`) are annual and half-year totals, monthly and daily
+The published figures (:mod:`shopcast.gmv.anchors`) are annual and half-year totals, monthly and daily
 run rates and bounds, for overlapping regions. :func:`reconstruct` turns them into a smooth monthly
 GMV path for one coverage, and carries the sources' disagreement as a spread of sample paths.
 
@@ -64,8 +64,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from shopcast.anchors import CONSTRAINT_COLUMNS, COVERAGES, PARENT, load_anchors
 from shopcast.exceptions import ModelError, ParameterError
+from shopcast.gmv.anchors import CONSTRAINT_COLUMNS, COVERAGES, PARENT, load_anchors
 
 SPLIT = ("southeast_asia", "outside_southeast_asia")
 ANCHOR_COLUMNS = CONSTRAINT_COLUMNS
@@ -351,7 +351,7 @@ def reconstruct(
     See the module docstring for the model, the links between coverages and the draws.
 
     Args:
-        anchors: anchors as returned by :func:`shopcast.anchors.load_anchors`, or a path to an
+        anchors: anchors as returned by :func:`shopcast.gmv.anchors.load_anchors`, or a path to an
             anchors CSV; None loads the embedded default.
         coverage: ``global`` (default), ``southeast_asia``, ``outside_southeast_asia``,
             ``indonesia`` or ``united_states``.
@@ -386,7 +386,7 @@ def reconstruct(
     if missing:
         raise ModelError(
             f"the anchors frame lacks column(s) {', '.join(missing)}; build it with "
-            "shopcast.anchors.load_anchors (or give every column it returns)"
+            "shopcast.gmv.anchors.load_anchors (or give every column it returns)"
         )
     anchors = anchors.reset_index(drop=True)
 

@@ -35,27 +35,36 @@ from nbclient.exceptions import DeadKernelError
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
-from shopcast import render
-from shopcast.config import PROJ_ROOT, package_digest, reports_dir
+from shopcast.config import (
+    EXECUTED_NAME,
+    LATEST_NAME,
+    PROJ_ROOT,
+    RECORD_NAME,
+    REPORT_NAME,
+    code_digest,
+    reports_dir,
+)
 from shopcast.exceptions import ShopcastError
-from shopcast.kernel import KERNEL_NAME, kill_kernel, project_kernel_manager, remove_sockets
-from shopcast.params import (
+from shopcast.fileio import atomic_write
+from shopcast.publish import HEADLINE_MIME, INPUT_MIME, sha256
+from shopcast.workbench import gallery, render
+from shopcast.workbench.kernel import (
+    KERNEL_NAME,
+    kill_kernel,
+    project_kernel_manager,
+    remove_sockets,
+)
+from shopcast.workbench.params import (
     COMMAND_LINE,
     ResolvedParams,
     load_params_file,
     parse_cli_param,
     validate,
 )
-from shopcast.publish import HEADLINE_MIME, INPUT_MIME, sha256
 
 log = logging.getLogger("shopcast")
 
 DEFAULT_TIMEOUT_S = 20 * 60
-EXECUTED_NAME = "executed.ipynb"
-REPORT_NAME = "report.html"
-RECORD_NAME = "run.json"
-LATEST_NAME = "latest"
-CHECKED_NAME = "checked.json"
 
 #: Packages whose versions every run records.
 TRACKED_PACKAGES = (
@@ -179,12 +188,7 @@ def code_version() -> dict[str, Any]:
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "unknown (not a git checkout)", False
-    return {"commit": commit, "dirty": dirty, "source_sha256": source_digest()}
-
-
-def source_digest() -> str:
-    """One SHA-256 over the package's source files (what the code was, committed or not)."""
-    return package_digest()
+    return {"commit": commit, "dirty": dirty, "source_sha256": code_digest()}
 
 
 def package_versions() -> dict[str, str]:
@@ -203,13 +207,6 @@ def _now() -> dt.datetime:
 
 
 # ----------------------------------------------------------------------------- files
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write a text file so that readers see the old or the new content, never a half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def point_latest(scenario_dir: Path, run_dir: Path) -> None:
@@ -476,8 +473,6 @@ def _locate_failing_cell(nb: nbformat.NotebookNode, error: dict[str, Any]) -> No
 
 
 def _rebuild_gallery(root: Path) -> None:
-    from shopcast import gallery  # workbench module; imported late to keep import time low
-
     try:
         gallery.write_index(root)
     except Exception:

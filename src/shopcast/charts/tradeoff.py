@@ -14,9 +14,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from shopcast.goals import path_quantiles
-from shopcast.plot_goal import draw_goal_line, goal_window_months
-from shopcast.sizes import usd_label
+from shopcast.charts.goal import draw_goal_line, goal_window_months
+from shopcast.formatting import usd_short
+from shopcast.gmv.goals import path_quantiles
 
 ABSOLUTE_COLOR, MULTIPLE_COLOR, INTEREST_COLOR = "#4c72b0", "#dd8452", "#c44e52"
 HISTORY_COLOR, FORECAST_COLOR = "#4c72b0", "#dd8452"
@@ -40,7 +40,7 @@ def _share_label(x: float, _pos: object = None) -> str:
 
 def threshold_label(threshold: float) -> str:
     """``"no threshold"`` for 0, else a short dollar label such as ``$1M``."""
-    return "no threshold" if threshold <= 0 else usd_label(threshold)
+    return "no threshold" if threshold <= 0 else usd_short(threshold)
 
 
 def tradeoff_chart(
@@ -56,7 +56,7 @@ def tradeoff_chart(
     vertical bars are ±1.96 Monte-Carlo standard errors (sampling noise of the paths only).
 
     Args:
-        table: output of :func:`shopcast.tradeoff.threshold_tradeoff`.
+        table: output of :func:`shopcast.sellers.tradeoff.threshold_tradeoff`.
         threshold_of_interest: highlighted and named in the title.
         absolute_label: legend text of the absolute goal (e.g. ``"GMV 2023 >= $20B"``).
         multiple_label: legend text of the multiple goal (e.g. ``"4x 2022"``).
@@ -163,7 +163,7 @@ def threshold_paths_chart(
     Args:
         paths: full sample paths with no threshold (``attrs["last_actual"]`` marks the history).
         adjusted: the same paths under the threshold (from
-            :func:`shopcast.tradeoff.paths_under_threshold`; its ``attrs["threshold_start"]`` is
+            :func:`shopcast.sellers.tradeoff.paths_under_threshold`; its ``attrs["threshold_start"]`` is
             marked).
         threshold: the threshold's dollar amount, for the legend.
         goal: a goal total for ``goal_window``, drawn as the average monthly GMV it takes.
@@ -221,7 +221,7 @@ def threshold_paths_chart(
                 color="black",
                 ls="-.",
                 lw=1.2,
-                label=_plain(f"goal: {usd_label(goal)} in {g0:%b %Y}-{g1:%b %Y}, average a month"),
+                label=_plain(f"goal: {usd_short(goal)} in {g0:%b %Y}-{g1:%b %Y}, average a month"),
             )
         )
     top = ymax if ymax is not None else 1.6 * max(candidates)
@@ -237,7 +237,7 @@ def threshold_paths_chart(
             fontsize=8,
             color="grey",
         )
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _plain(usd_label(v))))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _plain(usd_short(v))))
     ax.set_ylabel("GMV per month")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, frameon=False)

@@ -1,0 +1,31 @@
+"""Writing files safely: the one atomic writer every module uses.
+
+Readers see the old content or the new, never half of it. The temporary file is created with
+``O_EXCL | O_NOFOLLOW``, so a planted file or symlink at its name is never followed or truncated.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a fresh temporary file renamed over it.
+
+    Args:
+        path: the target file.
+        data: text (written as UTF-8) or bytes.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,157 @@
+"""What every forecaster shares: the interface, monthly-series checks and sample-path helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from shopcast.exceptions import ModelError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+
+
+#: Months a year has; the season length of every seasonal model here.
+SEASON = 12
+#: Below this many months of history, month-of-year effects are not estimated by default.
+MIN_MONTHS_FOR_SEASONALITY = 2 * SEASON
+
+
+class Forecaster(Protocol):
+    """What :func:`forecast_over_draws` and :mod:`shopcast.forecasting.backtest` need from a model."""
+
+    def fit(self, y: pd.Series) -> Forecaster: ...
+
+    def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame: ...
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def check_monthly(y: object, name: str = "y") -> pd.Series:
+    """Validate a monthly series and return it as floats with a ``freq="MS"`` index.
+
+    Args:
+        y: the candidate series.
+        name: how to call it in error messages.
+
+    Returns:
+        A copy of ``y`` as float64 with a month-start ``DatetimeIndex`` of frequency ``"MS"``.
+
+    Raises:
+        ModelError: when ``y`` is not a Series, its index is not consecutive month starts, or it
+            holds missing or infinite values.
+    """
+    if not isinstance(y, pd.Series):
+        raise ModelError(f"{name} must be a pandas Series of USD per month, got {type(y).__name__}")
+    if not isinstance(y.index, pd.DatetimeIndex):
+        raise ModelError(
+            f"{name} must have a DatetimeIndex of month starts, got {type(y.index).__name__}; "
+            "build it with pd.date_range(start, periods=n, freq='MS')"
+        )
+    if len(y) == 0:
+        raise ModelError(f"{name} is empty; a forecaster needs at least a few months of history")
+    idx = y.index
+    if not (idx == idx.to_period("M").to_timestamp()).all():
+        bad = idx[idx != idx.to_period("M").to_timestamp()][0]
+        raise ModelError(f"{name} index holds {bad.date()}, which is not a month start (day 1)")
+    expected = pd.date_range(idx[0], periods=len(idx), freq="MS")
+    if not idx.equals(expected):
+        missing = expected.difference(idx)
+        hint = f" (first missing month {missing[0]:%Y-%m})" if len(missing) else ""
+        raise ModelError(f"{name} index must be consecutive, sorted month starts{hint}")
+    values = pd.to_numeric(y, errors="coerce").astype("float64")
+    if not np.isfinite(values.to_numpy()).all():
+        first = values.index[~np.isfinite(values.to_numpy())][0]
+        raise ModelError(f"{name} has a missing or infinite value at {first:%Y-%m}")
+    out = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(expected, freq="MS"), name=y.name)
+    return out
+
+
+def future_months(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` month starts after ``last``."""
+    return pd.date_range(pd.Timestamp(last) + pd.offsets.MonthBegin(1), periods=horizon, freq="MS")
+
+
+def check_sampling(horizon: object, n_samples: object) -> None:
+    if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
+        raise ParameterError("horizon", horizon, "a whole number of months >= 1")
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ParameterError("n_samples", n_samples, "a whole number of sample paths >= 1")
+
+
+def paths_frame(values: np.ndarray, months: pd.DatetimeIndex) -> pd.DataFrame:
+    frame = pd.DataFrame(values, columns=months)
+    frame.index.name = "sample"
+    frame.columns.name = "month"
+    return frame
+
+
+def require_fitted(model: object, attribute: str = "y_") -> None:
+    if not hasattr(model, attribute):
+        raise ModelError(f"{type(model).__name__} is not fitted yet; call .fit(y) first")
+
+
+@contextlib.contextmanager
+def numpy_global_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's global RNG for the duration of the block, then restore its state.
+
+    Prophet draws its predictive samples from ``np.random`` (the legacy global generator), so the
+    only way to make them reproducible is to seed that generator; restoring the state afterwards
+    keeps the seeding from leaking into the caller's code.
+    """
+    state = np.random.get_state()
+    np.random.seed(int(seed) % (2**32))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def silence_stan() -> None:
+    """Keep cmdstanpy and prophet from printing INFO lines (notebook cells stay clean).
+
+    Also mutes prophet's import-time "Importing plotly failed" error: shopcast draws with
+    matplotlib and never uses prophet's plotly plots.
+    """
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+    try:
+        from cmdstanpy.utils import get_logger
+    except ImportError:  # pragma: no cover - cmdstanpy comes with prophet
+        return
+    # get_logger() installs cmdstanpy's handler (once, cached) and sets DEBUG; lower it afterwards.
+    get_logger().setLevel(logging.WARNING)
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    logging.getLogger("prophet").setLevel(logging.WARNING)
+
+
+def gaussian_or_bootstrap(errors: str) -> str:
+    if errors not in ("gaussian", "bootstrap"):
+        raise ParameterError("errors", errors, '"gaussian" or "bootstrap"')
+    return errors
+
+
+def to_model_scale(y: pd.Series, log: bool, name: str) -> pd.Series:
+    if log:
+        if (y <= 0).any():
+            first = y.index[(y <= 0).to_numpy()][0]
+            raise ModelError(
+                f"{name} is {y[first]!r} at {first:%Y-%m}; a log-scale model needs positive "
+                "values (pass log=False to model the level instead)"
+            )
+        return np.log(y)
+    return y
+
+
+def from_model_scale(values: np.ndarray, log: bool) -> np.ndarray:
+    if log:
+        return np.exp(values)
+    return values
+
+

@@ -1,0 +1,288 @@
+"""Seller size data in three forms (facts, brackets, microdata): loading and validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopcast.exceptions import DataError, closest
+from shopcast.formatting import usd_short
+from shopcast.publish import record_input
+
+#: Kinds of published fact understood by :meth:`SizeModel.fit_facts`.
+FACT_KINDS = ("n_sellers", "mean", "share_above", "gmv_share_above", "top_n_gmv_share")
+FACT_COLUMNS = ("fact_id", "population", "kind", "level_usd", "top_n", "value")
+#: Populations fitted by default: the US points only. The worldwide Marketplace Pulse points
+#: describe a different population whose size is not published: kept for reference, not fitted.
+DEFAULT_POPULATIONS = ("amazon_us",)
+MICRODATA_COLUMN = "annual_gmv_usd"
+SHARE_SUM_TOL = 0.01
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------------
+
+
+def _read(data: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
+    """A DataFrame and a label for messages; files are recorded as report inputs."""
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True).copy(), f"<{what} DataFrame>"
+    path = Path(data)
+    if not path.is_file():
+        raise DataError(path, f"file not found; pass the path of a {what} CSV")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise DataError(path, f"cannot be read as CSV ({err})") from err
+    record_input(path)
+    return frame, str(path)
+
+
+def _require_columns(frame: pd.DataFrame, file: str, required: Iterable[str]) -> None:
+    for col in required:
+        if col not in frame.columns:
+            hint = closest(col, [str(c) for c in frame.columns])
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            raise DataError(
+                file,
+                f"missing column {col!r}{extra}; columns present: {list(map(str, frame.columns))}",
+                column=col,
+            )
+
+
+def _numeric(
+    frame: pd.DataFrame, file: str, col: str, allow_empty: bool = False, allow_inf: bool = False
+) -> np.ndarray:
+    raw = frame[col]
+    values = np.array(pd.to_numeric(raw, errors="coerce"), dtype=float)
+    bad = np.isnan(values) & (raw.notna().to_numpy() | (not allow_empty))
+    if not allow_inf:
+        bad |= np.isinf(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            file, f"value {raw.iloc[i]!r} is not a finite number", row=i + 2, column=col
+        )
+    return values
+
+
+def load_microdata(data: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Load and validate seller microdata (one row per seller).
+
+    Args:
+        data: a CSV path or a DataFrame with a column ``annual_gmv_usd`` (annual GMV in US dollars,
+            strictly positive); other columns are kept and ignored.
+
+    Returns:
+        The table, with ``annual_gmv_usd`` as float.
+
+    Raises:
+        DataError: missing column, non-numeric, zero or negative value (with its line number).
+    """
+    frame, file = _read(data, "microdata")
+    _require_columns(frame, file, [MICRODATA_COLUMN])
+    x = _numeric(frame, file, MICRODATA_COLUMN)
+    if x.size < 10:
+        raise DataError(file, f"only {x.size} sellers; a size fit needs at least 10 rows")
+    bad = np.flatnonzero(x <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            file,
+            f"annual GMV {x[i]!r} is not positive; sizes are fitted on a log scale, so remove "
+            f"sellers with no sales ({bad.size} such rows)",
+            row=i + 2,
+            column=MICRODATA_COLUMN,
+        )
+    frame[MICRODATA_COLUMN] = x
+    frame.attrs["file"] = file
+    return frame
+
+
+def load_brackets(data: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Load and validate a bracket table of annual GMV.
+
+    Args:
+        data: a CSV path or DataFrame with ``lower_usd``, ``upper_usd`` (empty for the open top
+            bracket) and ``count`` (sellers) or ``share`` (of sellers, summing to 1 within 0.01).
+            If both are present, ``count`` is used.
+
+    Returns:
+        Columns ``lower_usd``, ``upper_usd`` (inf when open), ``count`` or ``share`` as floats.
+
+    Raises:
+        DataError: missing columns; brackets unsorted, overlapping, empty or open before the last
+            row; negative counts or shares; shares not summing to 1.
+    """
+    frame, file = _read(data, "brackets")
+    _require_columns(frame, file, ["lower_usd", "upper_usd"])
+    weight_col = (
+        "count" if "count" in frame.columns else "share" if "share" in frame.columns else None
+    )
+    if weight_col is None:
+        raise DataError(
+            file,
+            f"needs a 'count' column (sellers per bracket) or a 'share' column (of sellers); "
+            f"columns present: {list(map(str, frame.columns))}",
+            column="count",
+        )
+    if len(frame) < 2:
+        raise DataError(file, "a bracket table needs at least 2 brackets")
+    lo = _numeric(frame, file, "lower_usd")
+    hi = _numeric(frame, file, "upper_usd", allow_empty=True, allow_inf=True)
+    w = _numeric(frame, file, weight_col)
+    for i in range(len(frame)):
+        line = i + 2
+        if lo[i] < 0:
+            raise DataError(
+                file, f"lower bound {lo[i]:g} is negative", row=line, column="lower_usd"
+            )
+        if np.isnan(hi[i]) or np.isposinf(hi[i]):
+            if i != len(frame) - 1:
+                raise DataError(
+                    file,
+                    "only the last bracket may be open (empty upper_usd)",
+                    row=line,
+                    column="upper_usd",
+                )
+            hi[i] = np.inf
+        elif hi[i] <= lo[i]:
+            raise DataError(
+                file,
+                f"upper bound {hi[i]:g} is not above lower bound {lo[i]:g}",
+                row=line,
+                column="upper_usd",
+            )
+        if w[i] < 0:
+            raise DataError(file, f"{weight_col} {w[i]:g} is negative", row=line, column=weight_col)
+        if i:
+            if lo[i] < lo[i - 1]:
+                raise DataError(
+                    file,
+                    f"brackets are not sorted: lower bound {lo[i]:g} comes after {lo[i - 1]:g}; "
+                    "sort the rows by lower_usd",
+                    row=line,
+                    column="lower_usd",
+                )
+            if lo[i] < hi[i - 1]:
+                raise DataError(
+                    file,
+                    f"bracket overlaps the previous one: starts at {lo[i]:g} before the previous "
+                    f"ends at {hi[i - 1]:g}",
+                    row=line,
+                    column="lower_usd",
+                )
+    if weight_col == "share" and abs(w.sum() - 1) > SHARE_SUM_TOL:
+        raise DataError(
+            file,
+            f"shares sum to {w.sum():.4f}, not 1 (tolerance {SHARE_SUM_TOL}); give shares of "
+            "sellers as fractions, or use a 'count' column",
+            column="share",
+        )
+    if w.sum() <= 0:
+        raise DataError(file, f"all {weight_col} values are zero", column=weight_col)
+    out = pd.DataFrame({"lower_usd": lo, "upper_usd": hi, weight_col: w})
+    out.attrs["file"] = file
+    return out
+
+
+def load_facts(data: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Load and validate published seller-size facts (one row per fact).
+
+    Args:
+        data: a CSV path or DataFrame with columns ``fact_id, population, kind, level_usd, top_n,
+            value`` (and optional ``weight``, ``publisher``, ``published``, ``period``,
+            ``source_note``, ...). Kinds: ``n_sellers`` (value = number of sellers), ``mean``
+            (annual GMV per seller), ``share_above`` (share of sellers with annual GMV above
+            ``level_usd``), ``gmv_share_above`` (share of GMV from those sellers),
+            ``top_n_gmv_share`` (share of GMV from the ``top_n`` largest sellers).
+
+    Returns:
+        The facts, with numeric columns as floats and ``weight`` (default 1).
+
+    Raises:
+        DataError: missing columns, unknown kinds, duplicate ids, values out of range.
+    """
+    frame, file = _read(data, "facts")
+    _require_columns(frame, file, FACT_COLUMNS)
+    value = _numeric(frame, file, "value")
+    level = _numeric(frame, file, "level_usd", allow_empty=True)
+    top_n = _numeric(frame, file, "top_n", allow_empty=True)
+    weight = _numeric(frame, file, "weight") if "weight" in frame.columns else np.ones(len(frame))
+    ids = frame["fact_id"].astype(str)
+    for i in range(len(frame)):
+        line = i + 2
+        kind = str(frame["kind"].iloc[i])
+        if kind not in FACT_KINDS:
+            hint = closest(kind, FACT_KINDS)
+            raise DataError(
+                file,
+                f"unknown kind {kind!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; allowed: {', '.join(FACT_KINDS)}",
+                row=line,
+                column="kind",
+            )
+        if ids.iloc[:i].eq(ids.iloc[i]).any():
+            raise DataError(file, f"duplicate fact_id {ids.iloc[i]!r}", row=line, column="fact_id")
+        v = value[i]
+        if kind in ("share_above", "gmv_share_above", "top_n_gmv_share") and not 0 < v < 1:
+            raise DataError(
+                file,
+                f"a {kind} value must be a fraction strictly between 0 and 1, got {v:g}",
+                row=line,
+                column="value",
+            )
+        if kind in ("mean", "n_sellers") and v <= 0:
+            raise DataError(
+                file, f"a {kind} value must be positive, got {v:g}", row=line, column="value"
+            )
+        if kind in ("share_above", "gmv_share_above") and not level[i] > 0:
+            raise DataError(
+                file,
+                f"a {kind} fact needs a positive level_usd, got {level[i]:g}",
+                row=line,
+                column="level_usd",
+            )
+        if kind == "top_n_gmv_share" and not top_n[i] >= 1:
+            raise DataError(
+                file,
+                f"a top_n_gmv_share fact needs top_n >= 1, got {top_n[i]:g}",
+                row=line,
+                column="top_n",
+            )
+        if weight[i] < 0:
+            raise DataError(file, f"weight {weight[i]:g} is negative", row=line, column="weight")
+    frame["value"], frame["level_usd"], frame["top_n"], frame["weight"] = (
+        value,
+        level,
+        top_n,
+        weight,
+    )
+    frame["fact_id"] = ids
+    frame["population"] = frame["population"].astype(str)
+    frame["kind"] = frame["kind"].astype(str)
+    frame.attrs["file"] = file
+    return frame
+
+
+def fact_label(
+    kind: str, level: float = np.nan, top_n: float = np.nan, value: float = np.nan
+) -> str:
+    """Words for one fact, e.g. ``"Sellers above $100k (13%)"``."""
+    if kind == "mean":
+        return f"Mean annual sales per seller ({usd_short(value)})"
+    if kind == "n_sellers":
+        return f"Number of sellers ({value:,.0f})"
+    if kind == "share_above":
+        return f"Share of sellers above {usd_short(level)} ({value:.1%})"
+    if kind == "gmv_share_above":
+        return f"GMV share of sellers above {usd_short(level)} ({value:.0%})"
+    return f"GMV share of top {top_n:,.0f} sellers ({value:.0%})"
+
+
