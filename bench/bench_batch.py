@@ -30,7 +30,16 @@ def batch_seconds(workers: int, reports: Path) -> float:
     env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(reports)}
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "shopcast.workbench.cli", "-q", "batch", "--force", "--workers", str(workers)],
+        [
+            sys.executable,
+            "-m",
+            "shopcast.workbench.cli",
+            "-q",
+            "batch",
+            "--force",
+            "--workers",
+            str(workers),
+        ],
         capture_output=True,
         text=True,
         env=env,

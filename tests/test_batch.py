@@ -128,7 +128,10 @@ def test_second_batch_is_refused_while_one_holds_the_lock(scenarios):
         assert holder.stdout.readline().strip() == "locked"
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "shopcast.workbench.cli", "batch"], capture_output=True, text=True, env=env
+            [sys.executable, "-m", "shopcast.workbench.cli", "batch"],
+            capture_output=True,
+            text=True,
+            env=env,
         )
         assert proc.returncode == ExitCode.LOCKED
         assert "another batch is running" in proc.stderr and f"pid {holder.pid}" in proc.stderr

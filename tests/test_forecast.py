@@ -167,7 +167,7 @@ def test_forecast_over_draws_returns_full_consistent_paths(make_series):
         base.to_numpy() * np.exp(rng.normal(0, 0.1, size=(50, 24))), columns=base.index
     )
     out = forecast_over_draws(
-        lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_draws=10
+        lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_histories=10
     )
     assert out.shape == (103, 30)
     assert out.columns[24] == base.index[-1] + pd.offsets.MonthBegin(1)
@@ -180,7 +180,7 @@ def test_forecast_over_draws_returns_full_consistent_paths(make_series):
     np.testing.assert_allclose(out.iloc[10, :24].to_numpy(), draws.loc[used[0]].to_numpy())
     np.testing.assert_allclose(out.iloc[11, :24].to_numpy(), draws.loc[used[1]].to_numpy())
     again = forecast_over_draws(
-        lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_draws=10
+        lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_histories=10
     )
     pd.testing.assert_frame_equal(out, again)
 
@@ -189,7 +189,7 @@ def test_forecast_over_draws_with_prophet(make_series):
     base = make_series(n=32, noise=0.03)
     draws = pd.DataFrame([base.to_numpy() * f for f in (0.9, 1.0, 1.1)], columns=base.index)
     out = forecast_over_draws(
-        ProphetForecaster, draws, horizon=5, n_samples=1000, seed=0, n_draws=3
+        ProphetForecaster, draws, horizon=5, n_samples=1000, seed=0, n_histories=3
     )
     assert out.shape == (1000, 37)
     assert np.isfinite(out.to_numpy()).all()

@@ -13,7 +13,6 @@ import pytest
 from shopcast.exceptions import ParameterError
 from shopcast.forecasting.ensemble import ensemble_factory
 from shopcast.gmv.pipeline import (
-    MODELS,
     SEED_AD_GROWTH,
     ForecastSettings,
     assumed_ad_index,
@@ -21,6 +20,7 @@ from shopcast.gmv.pipeline import (
     load_history,
     run_goal_forecast,
 )
+from shopcast.gmv.schema import GOAL_CANDIDATES, GOAL_ENSEMBLE, GOAL_MODELS
 
 SMALL = {"n_draws": 20, "n_histories": 5, "n_samples": 300}
 CSV_MONTHS = pd.date_range("2021-01-01", periods=30, freq="MS")  # 2021-01 .. 2023-06
@@ -50,7 +50,7 @@ def gmv_csv(tmp_path):
 
 
 def run_csv(path, **kwargs):
-    args = {"history_end": "", "settings": ForecastSettings(model="drift"), **SMALL}
+    args = {"history_end": "", "settings": ForecastSettings(model="drift_log"), **SMALL}
     return run_goal_forecast(path, **(args | kwargs))
 
 
@@ -115,7 +115,7 @@ def test_default_result_shape(result):
     assert pd.Timestamp(result.paths.columns[-1]) == pd.Timestamp("2025-12-01")
     assert result.model_name == "prophet"
     assert result.selection.empty  # only filled for model="auto"
-    assert {"seasonal_naive", "drift", "prophet"} <= set(result.backtest_summary.index)
+    assert {"seasonal_naive", "drift_log", "prophet"} <= set(result.backtest_summary.index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_required_path_sums_to_target_minus_banked(gmv_csv):
 
 def test_no_required_path_when_window_starts_later():
     r = run_goal_forecast(
-        history_end="2022-06-01", settings=ForecastSettings(model="drift"), seed=0, **SMALL
+        history_end="2022-06-01", settings=ForecastSettings(model="drift_log"), seed=0, **SMALL
     )
     assert r.required is None and r.required_growth is None and r.gap is None
     assert any("does not run on from the last data month" in note for note in r.notes)
@@ -196,7 +196,7 @@ def test_history_end_truncates_observed_history(gmv_csv):
 
 def test_history_end_truncates_reconstructed_history():
     r = run_goal_forecast(
-        history_end="2022-06-01", settings=ForecastSettings(model="drift"), seed=0, **SMALL
+        history_end="2022-06-01", settings=ForecastSettings(model="drift_log"), seed=0, **SMALL
     )
     assert r.last_actual == pd.Timestamp("2022-06-01")
     assert pd.Timestamp(r.draws.columns[-1]) == pd.Timestamp("2022-06-01")
@@ -205,7 +205,7 @@ def test_history_end_truncates_reconstructed_history():
     )
 
 
-@pytest.mark.parametrize("model", ["drift", "prophet"])
+@pytest.mark.parametrize("model", ["drift_log", "prophet"])
 def test_short_observed_history_still_runs_with_a_shorter_backtest(gmv_csv, model):
     # the CSV loader accepts 12 months; the backtest's default 18 training months + 6 ahead
     # would need 24, so the pipeline trains the backtest on fewer months and says so
@@ -242,7 +242,9 @@ def test_horizon_too_short_for_the_goal_window():
 
 
 def test_unknown_model_is_refused():
-    with pytest.raises(ParameterError, match=r'"model" = \'arima\'.*prophet, ets') as info:
+    with pytest.raises(
+        ParameterError, match=r'"model" = \'arima\'.*drift_log, ets, theta_log, prophet'
+    ) as info:
         run_goal_forecast(settings=ForecastSettings(model="arima"), **SMALL)
     assert info.value.field == "model"
 
@@ -253,7 +255,7 @@ def test_unknown_model_is_refused():
 
 def test_auto_reports_chosen_model_and_selection_table():
     r = run_goal_forecast(settings=ForecastSettings(model="auto"), seed=0, **SMALL)
-    assert r.model_name in set(MODELS) - {"auto"}
+    assert r.model_name in set(GOAL_MODELS) - {"auto"}
     assert not r.selection.empty
     assert r.model_name == r.selection["mase"].idxmin()  # the best backtest score is chosen
     assert r.model_name in r.model_reason
@@ -263,11 +265,11 @@ def test_auto_reports_chosen_model_and_selection_table():
 def test_forecaster_factories_follow_settings(result):
     history = result.history
     plain = forecaster_factories(ForecastSettings(), history)
-    assert set(plain) == {"seasonal_naive", "drift", "ets", "theta", "prophet"}
+    assert tuple(plain) == GOAL_CANDIDATES  # the vocabulary the parameter schema offers
     first, second = plain["prophet"](), plain["prophet"]()
     assert first is not second  # a fresh, unfitted model each call
-    ensemble = ensemble_factory(plain)()  # what model: ensemble runs
-    assert list(ensemble.members) == ["ets", "theta"] and ensemble.method == "mixture"
+    ensemble = ensemble_factory(plain, members=GOAL_ENSEMBLE)()  # what model: ensemble runs
+    assert list(ensemble.members) == ["ets", "theta_log"] and ensemble.method == "mixture"
     assert first.ad_index is None and first.cap is None and first.growth == "linear"
 
     settings = ForecastSettings(

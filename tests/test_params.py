@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from shopcast.exceptions import ParameterError
+from shopcast.notebooks import SCHEMAS, schema_class
 from shopcast.workbench.params import (
     COMMAND_LINE,
-    SCHEMAS,
     load_params_file,
     notebook_parameters,
     parse_cli_param,
@@ -97,7 +97,8 @@ def test_cli_param_parsing():
 
 
 def test_registered_schemas_match_their_notebooks():
-    for stem, schema in SCHEMAS.items():
+    for stem in SCHEMAS:
+        schema = schema_class(stem)
         notebook = Path(__file__).parents[1] / "notebooks" / f"{stem}.ipynb"
         assert notebook.is_file(), f"schema {schema.__name__} has no notebook {notebook}"
         assert set(schema.model_fields) == set(notebook_parameters(notebook)), stem
@@ -156,3 +157,34 @@ def test_combination_errors_name_only_the_fields_involved():
     with pytest.raises(ParameterError) as info:
         validate(nb, [(COMMAND_LINE, {"horizon_months": 1})])
     assert set(info.value.value) == {"goal_end", "history_end", "horizon_months"}
+
+
+def test_schemas_read_the_vocabularies_their_analyses_declare():
+    # one source of truth: a name added to a vocabulary is accepted by the schema without a copy
+    from typing import get_args
+
+    from shopcast.gmv.regions import COVERAGES
+    from shopcast.gmv.schema import GOAL_MODELS, GmvGoalForecastParams
+    from shopcast.sellers.schema import SellerThresholdsParams
+    from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES
+
+    goal = GmvGoalForecastParams.model_fields
+    assert get_args(goal["coverage"].annotation) == COVERAGES
+    assert "indonesia" in get_args(goal["coverage"].annotation)
+    assert get_args(goal["model"].annotation) == GOAL_MODELS
+    seller = SellerThresholdsParams.model_fields
+    assert get_args(seller["family"].annotation) == FAMILIES
+    assert get_args(seller["data_form"].annotation) == DATA_FORMS
+
+
+def test_the_workbench_imports_no_analysis_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shopcast.workbench.cli, shopcast.workbench.batch, shopcast.workbench.gallery;"
+        "bad = [m for m in sys.modules if m.startswith(('shopcast.gmv', 'shopcast.sellers',"
+        " 'shopcast.forecasting', 'shopcast.charts'))]; print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

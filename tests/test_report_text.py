@@ -33,7 +33,7 @@ def observed(tmp_path_factory):
         path,
         goal_target_usd=1e8,
         history_end="",
-        settings=ForecastSettings(model="drift"),
+        settings=ForecastSettings(model="drift_log"),
         **SMALL,
     )
 

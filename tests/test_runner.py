@@ -158,7 +158,14 @@ def test_cli_run_exit_codes_as_subprocess(reports):
 
     env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(reports)}
     proc = subprocess.run(
-        [sys.executable, "-m", "shopcast.workbench.cli", "-q", "run", str(FIXTURES / "broken1.ipynb")],
+        [
+            sys.executable,
+            "-m",
+            "shopcast.workbench.cli",
+            "-q",
+            "run",
+            str(FIXTURES / "broken1.ipynb"),
+        ],
         capture_output=True,
         text=True,
         env=env,

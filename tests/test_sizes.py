@@ -1,4 +1,5 @@
-"""Tests for shopcast.sellers (families, loaders, model, fitting): closed forms, parameter recovery, facts fits, ambiguity, bad input."""
+"""Tests for shopcast.sellers (families, loaders, model, fitting): closed forms, parameter
+recovery, facts fits, ambiguity, bad input."""
 
 from __future__ import annotations
 

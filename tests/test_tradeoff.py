@@ -1,4 +1,5 @@
-"""Tests of shopcast.sellers.tradeoff: a threshold's GMV factor applied to sample paths and the goals."""
+"""Tests of shopcast.sellers.tradeoff: a threshold's GMV factor applied to sample paths and the
+goals."""
 
 from __future__ import annotations
 

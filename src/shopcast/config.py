@@ -44,3 +44,10 @@ def code_digest() -> str:
             digest.update(path.relative_to(package).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def resolve_project_path(path: str | Path) -> Path:
+    """A path as given when absolute, else relative to the project root (notebooks run from
+    ``notebooks/``, the command line from anywhere: both mean the same file)."""
+    p = Path(path)
+    return p if p.is_absolute() else PROJ_ROOT / p

@@ -30,7 +30,7 @@ def plot_threshold_survival(
     """Share of sellers staying and share of GMV kept against the threshold (log axis, P10-P90).
 
     Args:
-        sweep: output of :func:`shopcast.sellers.thresholds.threshold_sweep` (a zero threshold is left
+        sweep: output of :func:`threshold_sweep` (a zero threshold is left
             off the log axis).
         threshold_of_interest: marked with a vertical line and named in the title.
     """

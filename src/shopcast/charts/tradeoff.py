@@ -163,7 +163,7 @@ def threshold_paths_chart(
     Args:
         paths: full sample paths with no threshold (``attrs["last_actual"]`` marks the history).
         adjusted: the same paths under the threshold (from
-            :func:`shopcast.sellers.tradeoff.paths_under_threshold`; its ``attrs["threshold_start"]`` is
+            :func:`paths_under_threshold`; its ``attrs["threshold_start"]`` is
             marked).
         threshold: the threshold's dollar amount, for the legend.
         goal: a goal total for ``goal_window``, drawn as the average monthly GMV it takes.

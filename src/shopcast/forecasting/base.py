@@ -15,7 +15,6 @@ from shopcast.exceptions import ModelError, ParameterError
 logger = logging.getLogger(__name__)
 
 
-
 #: Months a year has; the season length of every seasonal model here.
 SEASON = 12
 #: Below this many months of history, month-of-year effects are not estimated by default.
@@ -23,7 +22,8 @@ MIN_MONTHS_FOR_SEASONALITY = 2 * SEASON
 
 
 class Forecaster(Protocol):
-    """What :func:`forecast_over_draws` and :mod:`shopcast.forecasting.backtest` need from a model."""
+    """What :func:`forecast_over_draws` and :mod:`shopcast.forecasting.backtest` need from a
+    model."""
 
     def fit(self, y: pd.Series) -> Forecaster: ...
 
@@ -153,5 +153,3 @@ def from_model_scale(values: np.ndarray, log: bool) -> np.ndarray:
     if log:
         return np.exp(values)
     return values
-
-

@@ -24,8 +24,6 @@ from shopcast.forecasting.base import (
 logger = logging.getLogger(__name__)
 
 
-
-
 class SeasonalNaiveForecaster:
     """Seasonal naive: each future month repeats the same month one season earlier.
 
@@ -153,5 +151,3 @@ class DriftForecaster:
         return paths_frame(
             from_model_scale(out, self.log), future_months(self.y_.index[-1], horizon)
         )
-
-

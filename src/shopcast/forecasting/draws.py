@@ -15,24 +15,21 @@ from shopcast.forecasting.base import check_monthly, check_sampling, future_mont
 logger = logging.getLogger(__name__)
 
 
-
-
-
 def forecast_over_draws(
     forecaster_factory: Callable[[], Any],
     draws: pd.DataFrame,
     horizon: int,
     n_samples: int = 1000,
     seed: int = 0,
-    n_draws: int = 100,
+    n_histories: int = 100,
 ) -> pd.DataFrame:
     """Forecast from several reconstructed histories and pool the paths.
 
     The monthly GMV history is itself uncertain (reconstructed from mixed-frequency anchors), so
     a forecast from its median alone would be too sure of itself. This fits one fresh model per
-    history draw on ``n_draws`` rows of ``draws`` (picked without replacement from ``seed``, all
-    rows when there are fewer) and draws about ``n_samples / n_draws`` future paths from each
-    (the first ``n_samples % n_draws`` draws get one more). Each returned row is the full path:
+    history draw on ``n_histories`` rows of ``draws`` (picked without replacement from ``seed``, all
+    rows when there are fewer) and draws about ``n_samples / n_histories`` future paths from each
+    (the first ``n_samples % n_histories`` draws get one more). Each returned row is the full path:
     the history draw it came from followed by its own future, so a goal window that spans
     history and forecast is summed along one consistent path.
 
@@ -44,7 +41,7 @@ def forecast_over_draws(
         horizon: months to forecast beyond the last history month.
         n_samples: total number of paths returned.
         seed: seeds the choice of draws and every model's sampling.
-        n_draws: how many history draws to fit a model on (K). When the history is very
+        n_histories: how many history draws to fit a model on (K). When the history is very
             uncertain (as the 2023 part of the reconstruction is), goal probabilities vary
             mostly between draws, so K sets their Monte-Carlo error: on the default
             reconstruction the clustered standard error of P(2023 >= 20 B) is about 0.11 with
@@ -59,20 +56,20 @@ def forecast_over_draws(
         Monte-Carlo error).
 
     Raises:
-        ParameterError: for a bad ``n_draws``, ``horizon`` or ``n_samples``.
+        ParameterError: for a bad ``n_histories``, ``horizon`` or ``n_samples``.
         ModelError: when ``draws`` is empty or its columns are not consecutive month starts, or a
             model cannot be fitted on a draw.
     """
     check_sampling(horizon, n_samples)
-    if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise ParameterError("n_draws", n_draws, "a whole number of history draws >= 1")
+    if not isinstance(n_histories, (int, np.integer)) or n_histories < 1:
+        raise ParameterError("n_histories", n_histories, "a whole number of history draws >= 1")
     if not isinstance(draws, pd.DataFrame) or draws.empty:
         raise ModelError("draws must be a non-empty DataFrame (rows = draws, columns = months)")
     months = pd.DatetimeIndex(pd.to_datetime(draws.columns))
     check_monthly(pd.Series(0.0, index=months), "draws columns")
     values = draws.to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
-    k = min(int(n_draws), len(draws), int(n_samples))
+    k = min(int(n_histories), len(draws), int(n_samples))
     chosen = rng.choice(len(draws), size=k, replace=False)
     seeds = rng.integers(0, 2**32 - 1, size=k)
     counts = np.full(k, n_samples // k)
@@ -95,5 +92,3 @@ def forecast_over_draws(
     out.attrs["draw_rows"] = labels.tolist()
     out.attrs["draw_of_row"] = np.repeat(labels, counts).tolist()
     return out
-
-

@@ -15,7 +15,6 @@ from shopcast.forecasting.base import check_monthly, paths_frame, require_fitted
 logger = logging.getLogger(__name__)
 
 
-
 COMBINE_METHODS = ("median", "mean", "mixture")
 
 #: The members of the default ensemble. On M3 monthly (``bench/accuracy.py``) the mixture of
@@ -139,18 +138,20 @@ class EnsembleForecaster:
         return combine_paths(list(paths.values()), self.method, seed)
 
 
-def ensemble_members(candidates: dict[str, Any]) -> list[str]:
-    """The candidates that make up the ensemble: :data:`ENSEMBLE_MEMBERS` when at least two of
-    them are candidates, else every candidate."""
-    members = [name for name in ENSEMBLE_MEMBERS if name in candidates]
-    return members if len(members) >= 2 else list(candidates)
+def ensemble_members(
+    candidates: dict[str, Any], members: tuple[str, ...] = ENSEMBLE_MEMBERS
+) -> list[str]:
+    """The candidates that make up the ensemble: ``members`` (by default
+    :data:`ENSEMBLE_MEMBERS`) when at least two of them are candidates, else every candidate."""
+    chosen = [name for name in members if name in candidates]
+    return chosen if len(chosen) >= 2 else list(candidates)
 
 
 def ensemble_factory(
-    candidates: dict[str, Callable[[], Any]], method: str = ENSEMBLE_METHOD
+    candidates: dict[str, Callable[[], Any]],
+    method: str = ENSEMBLE_METHOD,
+    members: tuple[str, ...] = ENSEMBLE_MEMBERS,
 ) -> Callable[[], EnsembleForecaster]:
     """Factory of the ensemble of ``candidates`` (members from :func:`ensemble_members`)."""
-    members = {name: candidates[name] for name in ensemble_members(candidates)}
-    return lambda: EnsembleForecaster(members, method)
-
-
+    chosen = {name: candidates[name] for name in ensemble_members(candidates, members)}
+    return lambda: EnsembleForecaster(chosen, method)

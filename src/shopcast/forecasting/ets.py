@@ -21,7 +21,6 @@ from shopcast.forecasting.base import (
 logger = logging.getLogger(__name__)
 
 
-
 class ETSForecaster:
     """Exponential smoothing (ETS state-space model), configuration chosen by AICc.
 
@@ -153,5 +152,3 @@ class ETSForecaster:
             )
         values = np.asarray(sims, dtype=float).reshape(horizon, n_samples).T
         return paths_frame(values, future_months(self.y_.index[-1], horizon))
-
-

@@ -24,7 +24,6 @@ from shopcast.forecasting.base import (
 logger = logging.getLogger(__name__)
 
 
-
 # Prophet
 
 
@@ -394,5 +393,3 @@ class ProphetForecaster:
         if self.log:
             yhat, trend = np.exp(yhat), np.exp(trend)
         return pd.DataFrame({"yhat": yhat, "trend": trend}, index=self.y_.index)
-
-

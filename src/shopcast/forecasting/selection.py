@@ -13,6 +13,7 @@ from shopcast.exceptions import ModelError, ParameterError
 from shopcast.forecasting.base import check_monthly, require_fitted
 from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
 from shopcast.forecasting.ensemble import (
+    ENSEMBLE_MEMBERS,
     ENSEMBLE_METHOD,
     SWITCH_MARGIN,
     combine_paths,
@@ -24,7 +25,6 @@ from shopcast.forecasting.prophet import ProphetForecaster
 from shopcast.forecasting.theta import ThetaForecaster
 
 logger = logging.getLogger(__name__)
-
 
 
 def select_model(
@@ -41,10 +41,11 @@ def select_model(
     seed: int = 0,
     default: str | None = "ensemble",
     margin: float = SWITCH_MARGIN,
+    members: tuple[str, ...] = ENSEMBLE_MEMBERS,
 ) -> dict[str, Any]:
     """Choose a model by rolling-origin backtest, leaving the default only for a clear winner.
 
-    Each candidate is evaluated with :func:`shopcast.forecasting.backtest.rolling_origin` on the last
+    Each candidate is evaluated with :func:`rolling_origin` on the last
     ``n_origins`` origins, ``step`` months apart, ``horizon`` months ahead; the ensemble is the
     combination of its members' paths at each origin (no refitting; members from
     :func:`ensemble_members`). Lower is better for ``"mase"``, ``"smape"`` and ``"mape"``; for
@@ -75,6 +76,7 @@ def select_model(
         default: the model kept unless another is clearly better (``"ensemble"`` or a
             candidate's name), or None.
         margin: how much better (a share of the default's score, in [0, 1)) the best must be.
+        members: the ensemble's members among the candidates (see :func:`ensemble_members`).
 
     Returns:
         dict with ``chosen`` (name), ``scores`` (the backtest summary, one row per model),
@@ -100,7 +102,7 @@ def select_model(
                 f"{len(y)}. Lower horizon or n_origins."
             )
     combos = {}
-    members = ensemble_members(candidates)
+    members = ensemble_members(candidates, members)
     if include_ensemble and len(candidates) > 1:
 
         def combine(paths: dict[str, pd.DataFrame]) -> pd.DataFrame | None:

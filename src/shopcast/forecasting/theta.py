@@ -23,7 +23,6 @@ from shopcast.forecasting.base import (
 logger = logging.getLogger(__name__)
 
 
-
 class ThetaForecaster:
     """The Theta method (Assimakopoulos & Nikolopoulos 2000), with sample paths.
 
@@ -143,5 +142,3 @@ class ThetaForecaster:
         return paths_frame(
             from_model_scale(values, self.log), future_months(self.y_.index[-1], horizon)
         )
-
-

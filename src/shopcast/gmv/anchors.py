@@ -32,27 +32,13 @@ import pandas as pd
 
 from shopcast.config import DATA_DIR
 from shopcast.exceptions import DataError, closest
+from shopcast.gmv.regions import COVERAGES
 from shopcast.publish import record_input
 
 ANCHORS_CSV = DATA_DIR / "gmv_anchors.csv"
 
 MEASURES = ("total", "daily_rate", "monthly_rate")
 KINDS = ("estimate", "lower_bound", "upper_bound")
-COVERAGES = (
-    "global",
-    "southeast_asia",
-    "outside_southeast_asia",
-    "indonesia",
-    "united_states",
-)
-#: Each coverage's enclosing coverage (a part cannot exceed its whole).
-PARENT = {
-    "southeast_asia": "global",
-    "outside_southeast_asia": "global",
-    "indonesia": "southeast_asia",
-    "united_states": "outside_southeast_asia",
-}
-
 REQUIRED_COLUMNS = (
     "anchor_id",
     "coverage",

@@ -2,7 +2,7 @@
 
 Pure functions on sample-path DataFrames (one row per sample, one column per month-start
 Timestamp, USD per month), typically the full paths of
-:func:`shopcast.forecasting.draws.forecast_over_draws` (reconstructed history followed by forecast), so a
+:func:`forecast_over_draws` (reconstructed history followed by forecast), so a
 window that spans history and forecast is summed along consistent paths. Nothing here fits a
 model.
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopcast.config import PROJ_ROOT
+from shopcast.config import resolve_project_path
 from shopcast.exceptions import DataError, ParameterError
 from shopcast.forecasting import backtest
 from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
@@ -38,9 +38,8 @@ from shopcast.forecasting.theta import ThetaForecaster
 from shopcast.gmv import goals
 from shopcast.gmv.anchors import load_anchors
 from shopcast.gmv.reconstruct import reconstruct
+from shopcast.gmv.schema import GOAL_ENSEMBLE, GOAL_MODELS
 from shopcast.gmv.series import load_gmv_csv
-
-MODELS = ("prophet", "ets", "theta", "seasonal_naive", "drift", "ensemble", "auto")
 
 #: The seed article's figure: TikTok e-commerce ad volume up 248.54% (GoodsFox, Jan 2023).
 SEED_AD_GROWTH = 2.4854
@@ -54,7 +53,7 @@ class ForecastSettings:
     """How to forecast (the notebook's model parameters).
 
     Attributes:
-        model: one of :data:`MODELS`.
+        model: one of :data:`shopcast.gmv.schema.GOAL_MODELS`.
         growth: Prophet's trend, ``"linear"`` or ``"logistic"``.
         cap_usd_per_month: market ceiling for logistic growth (USD per month).
         changepoint_prior_scale: Prophet's trend flexibility.
@@ -72,10 +71,7 @@ class ForecastSettings:
     ad_growth_per_year: float = SEED_AD_GROWTH
 
 
-def resolve_path(path: str | Path) -> Path:
-    """A data path as given, or relative to the project root (notebooks run from notebooks/)."""
-    p = Path(path)
-    return p if p.is_absolute() else PROJ_ROOT / p
+resolve_path = resolve_project_path
 
 
 def assumed_ad_index(
@@ -109,9 +105,9 @@ def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict
 
     return {
         "seasonal_naive": SeasonalNaiveForecaster,
-        "drift": lambda: DriftForecaster(log=True),
+        "drift_log": lambda: DriftForecaster(log=True),
         "ets": ETSForecaster,
-        "theta": lambda: ThetaForecaster(log=True),
+        "theta_log": lambda: ThetaForecaster(log=True),
         "prophet": prophet,
     }
 
@@ -260,8 +256,8 @@ def run_goal_forecast(
         seed: seeds every random step.
     """
     settings = settings or ForecastSettings()
-    if settings.model not in MODELS:
-        raise ParameterError("model", settings.model, f"one of {', '.join(MODELS)}")
+    if settings.model not in GOAL_MODELS:
+        raise ParameterError("model", settings.model, f"one of {', '.join(GOAL_MODELS)}")
     notes: list[str] = []
     kind, draws, anchors, residuals = load_history(
         data_file, coverage, segment, n_draws, seed, history_end
@@ -281,12 +277,12 @@ def run_goal_forecast(
     factories = forecaster_factories(settings, history)
     selection = pd.DataFrame()
     if settings.model == "auto":
-        chosen = select_model(history, factories, seed=seed)
+        chosen = select_model(history, factories, seed=seed, members=GOAL_ENSEMBLE)
         name, reason = chosen["chosen"], chosen["reason"]
         selection = chosen["scores"]
         factory = _factory_for(name, factories)
     elif settings.model == "ensemble":
-        members = " and ".join(ensemble_members(factories))
+        members = " and ".join(ensemble_members(factories, GOAL_ENSEMBLE))
         name, reason = "ensemble", f"pinned in the parameters (the mixture of {members})"
         factory = _factory_for("ensemble", factories)
     else:
@@ -299,7 +295,7 @@ def run_goal_forecast(
         horizon_months,
         n_samples=n_samples,
         seed=seed,
-        n_draws=min(n_histories, len(draws)),
+        n_histories=min(n_histories, len(draws)),
     )
     paths.attrs["history_kind"] = kind  # so that charts name the history correctly
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
@@ -329,7 +325,7 @@ def run_goal_forecast(
         )
 
     ttg = goals.time_to_goal(paths, goal_target_usd)
-    models = {n: f for n, f in factories.items() if n in ("seasonal_naive", "drift", name)}
+    models = {n: f for n, f in factories.items() if n in ("seasonal_naive", "drift_log", name)}
     if name not in models:
         models[name] = factory
     bt_horizon = min(6, horizon_months)
@@ -380,5 +376,5 @@ def run_goal_forecast(
 def _factory_for(name: str, factories: dict[str, Callable]) -> Callable:
     """The factory of a candidate, or of the ensemble (as select_model builds it)."""
     if name == "ensemble":
-        return ensemble_factory(factories)
+        return ensemble_factory(factories, members=GOAL_ENSEMBLE)
     return factories[name]

@@ -1,6 +1,7 @@
 """Monthly GMV reconstruction from mixed-frequency anchors, with sampled draws.
 
-The published figures (:mod:`shopcast.gmv.anchors`) are annual and half-year totals, monthly and daily
+The published figures (:mod:`shopcast.gmv.anchors`) are annual and half-year totals, monthly and
+daily
 run rates and bounds, for overlapping regions. :func:`reconstruct` turns them into a smooth monthly
 GMV path for one coverage, and carries the sources' disagreement as a spread of sample paths.
 
@@ -65,7 +66,8 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from shopcast.exceptions import ModelError, ParameterError
-from shopcast.gmv.anchors import CONSTRAINT_COLUMNS, COVERAGES, PARENT, load_anchors
+from shopcast.gmv.anchors import CONSTRAINT_COLUMNS, load_anchors
+from shopcast.gmv.regions import COVERAGES, PARENT
 
 SPLIT = ("southeast_asia", "outside_southeast_asia")
 ANCHOR_COLUMNS = CONSTRAINT_COLUMNS

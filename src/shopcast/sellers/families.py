@@ -12,7 +12,6 @@ LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 BIG = 1e100
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Families: vectorised closed forms. ``p`` is a mapping of parameter arrays that broadcast with x.
 # ---------------------------------------------------------------------------------------------
@@ -192,5 +191,3 @@ def from_theta(theta, names: Sequence[str], fixed: Mapping[str, float]) -> dict[
     for n, v in zip(names, theta, strict=True):
         out[n] = float(v) if n == "mu" else float(math.exp(min(v, 700.0)))
     return out
-
-

@@ -22,7 +22,6 @@ MICRODATA_COLUMN = "annual_gmv_usd"
 SHARE_SUM_TOL = 0.01
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Loading and validation
 # ---------------------------------------------------------------------------------------------
@@ -284,5 +283,3 @@ def fact_label(
     if kind == "gmv_share_above":
         return f"GMV share of sellers above {usd_short(level)} ({value:.0%})"
     return f"GMV share of top {top_n:,.0f} sellers ({value:.0%})"
-
-

@@ -38,7 +38,6 @@ _SIGNATURE_GRID = np.logspace(3, 8, 21)
 _DISTINCT = 0.01
 
 
-
 # ---------------------------------------------------------------------------------------------
 # The estimator
 # ---------------------------------------------------------------------------------------------
@@ -777,5 +776,3 @@ class SizeModel:
         fitted_t = self._fact_scaled(U, self.params_)
         noisy = fitted_t + rng.normal(0, self.fact_sd_, size=U["kind"].size)
         return self._refit(self._fact_loss(noisy))
-
-

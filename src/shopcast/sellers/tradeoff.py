@@ -1,8 +1,8 @@
 """Threshold against goal: what an entry threshold does to the probability of a GMV goal.
 
 A higher entry threshold removes sellers and, with them, part of the platform's GMV. The cohort
-simulation (:func:`shopcast.sellers.thresholds.simulate_cohorts`) turns each threshold into a per-month
-"GMV kept" factor relative to no threshold (:func:`shopcast.sellers.thresholds.gmv_kept_factor`); here
+simulation (:func:`simulate_cohorts`) turns each threshold into a per-month
+"GMV kept" factor relative to no threshold (:func:`gmv_kept_factor`); here
 that factor is applied to the forecast months of GMV sample paths and the goals are scored again
 with :mod:`shopcast.gmv.goals`.
 
@@ -123,7 +123,7 @@ def paths_under_threshold(
         paths: full sample paths (rows = samples, columns = month-start Timestamps, USD per
             month) with ``attrs["last_actual"]`` the last history month, as returned by
             :func:`shopcast.forecasting.draws.forecast_over_draws`.
-        factor: one threshold's column of :func:`shopcast.sellers.thresholds.gmv_kept_factor` (indexed by
+        factor: one threshold's column of :func:`gmv_kept_factor` (indexed by
             month number 1..M), or a number for a constant factor.
         start_month: the month the threshold takes effect (the simulation's month 1); default
             the first forecast month.
@@ -214,7 +214,7 @@ def threshold_tradeoff(
 
     Args:
         paths: full sample paths with ``attrs["last_actual"]`` (see :func:`paths_under_threshold`).
-        factors: :func:`shopcast.sellers.thresholds.gmv_kept_factor` (index month 1..M, one column per
+        factors: :func:`gmv_kept_factor` (index month 1..M, one column per
             threshold, relative to no threshold).
         sweep: :func:`shopcast.sellers.thresholds.threshold_sweep` over the same thresholds.
         goal_start, goal_end: the goal window's first and last month.

@@ -14,27 +14,23 @@ from __future__ import annotations
 import ast
 import contextlib
 import datetime as dt
-import itertools
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import nbformat
 import yaml
 from papermill.inspection import inspect_notebook
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
     ValidationError,
     create_model,
-    model_validator,
 )
 
 from shopcast.exceptions import ParameterError, closest
+from shopcast.notebooks import schema_class
+from shopcast.schema import NotebookParams
 
 NOTEBOOK_DEFAULT = "the notebook's parameters cell"
 COMMAND_LINE = "-p on the command line"
@@ -209,215 +205,6 @@ def _check_all_parsed(notebook: Path, found: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- schemas
 
 
-class NotebookParams(BaseModel):
-    """Base of every notebook's parameter schema: strict types, unknown keys refused."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _iso(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{name} must be an ISO date like 2023-01-01, got {value!r}") from None
-
-
-ISODate = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date, YYYY-MM-DD")
-
-
-def _existing_file(value: str) -> str:
-    from shopcast.config import PROJ_ROOT
-
-    path = Path(value) if Path(value).is_absolute() else PROJ_ROOT / value
-    if not path.is_file():
-        raise ValueError(
-            f"an existing file (absolute, or relative to {PROJ_ROOT}); {path} does not exist"
-        )
-    return value
-
-
-DataFile = Annotated[str, Field(min_length=1), AfterValidator(_existing_file)]
-
-
-class _GoalFields(NotebookParams):
-    """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
-
-    data_file: DataFile
-    data_segment: str
-    coverage: Literal["global", "southeast_asia", "outside_southeast_asia", "united_states"]
-    goal_target_usd: float = Field(gt=0)
-    goal_start: str = ISODate
-    goal_end: str = ISODate
-    goal_multiple: float = Field(gt=0)
-    base_start: str = ISODate
-    base_end: str = ISODate
-    history_end: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
-    horizon_months: int = Field(ge=1, le=120)
-    model: Literal["prophet", "ets", "theta", "seasonal_naive", "drift", "ensemble", "auto"]
-    growth: Literal["linear", "logistic"]
-    cap_usd_per_month: float = Field(gt=0)
-    changepoint_prior_scale: float = Field(gt=0, le=10)
-    festival_effects: bool
-    ad_scenario: bool
-    ad_growth_per_year: float = Field(gt=-1, le=20)
-    n_draws: int = Field(ge=1, le=2000)
-    n_histories: int = Field(ge=1, le=500)
-    n_samples: int = Field(ge=100, le=50000)
-    seed: int = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _windows(self) -> _GoalFields:
-        start, end = _iso(self.goal_start, "goal_start"), _iso(self.goal_end, "goal_end")
-        base_start, base_end = _iso(self.base_start, "base_start"), _iso(self.base_end, "base_end")
-        if end < start:
-            raise ValueError("goal_end must not be before goal_start")
-        if base_end < base_start:
-            raise ValueError("base_end must not be before base_start")
-        if self.n_histories > self.n_draws:
-            raise ValueError(
-                f"n_histories ({self.n_histories}) must not exceed n_draws ({self.n_draws})"
-            )
-        last = data_last_month(self.data_file)
-        if self.history_end:
-            history_end = _iso(self.history_end, "history_end").replace(day=1)
-            last = min(last, history_end) if last else history_end
-        if self.growth == "logistic":
-            level = recent_monthly_level(self.data_file, last)
-            if level is not None and self.cap_usd_per_month <= level:
-                raise ValueError(
-                    f"cap_usd_per_month {self.cap_usd_per_month:,.0f} is below the average monthly "
-                    f"GMV of the latest published total for the history ({level:,.0f}); logistic "
-                    "growth needs a ceiling above current GMV: raise cap_usd_per_month or use "
-                    "growth linear"
-                )
-        if last is not None:
-            months = (end.year - last.year) * 12 + end.month - last.month
-            if months > self.horizon_months:
-                raise ValueError(
-                    f"goal_end {end:%Y-%m} lies outside the forecast: history_end / data end "
-                    f"{last:%Y-%m} "
-                    f"and horizon_months is {self.horizon_months}; set horizon_months to at "
-                    f"least {months} or move goal_end"
-                )
-        return self
-
-
-def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
-    """Average monthly GMV of the latest global ``total`` anchor ending by ``last`` (a floor).
-
-    Only for the anchors table; None for other files (the forecaster checks the cap against the
-    history itself once it is built).
-    """
-    from shopcast.config import PROJ_ROOT
-
-    path = Path(data_file) if Path(data_file).is_absolute() else PROJ_ROOT / data_file
-    try:
-        import csv
-
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [
-                r
-                for r in csv.DictReader(handle)
-                if r.get("measure") == "total"
-                and r.get("coverage") == "global"
-                and r.get("kind") == "estimate"
-            ]
-        best = None
-        for r in rows:
-            start = dt.date.fromisoformat(r["period_start"])
-            end = dt.date.fromisoformat(r["period_end"])
-            if last is not None and end.replace(day=1) > last:
-                continue
-            months = (end.year - start.year) * 12 + end.month - start.month + 1
-            if best is None or end > best[0]:
-                best = (end, float(r["value_usd"]) / months)
-    except (OSError, ValueError, KeyError):
-        return None
-    return best[1] if best else None
-
-
-def data_last_month(data_file: str) -> dt.date | None:
-    """The last month a GMV data file covers (read from the CSV alone, without the models).
-
-    The anchors table ends at its latest ``period_end``; a user's CSV at its latest ``date``.
-    Returns None when the file cannot be read here (the loader will then say why).
-    """
-    from shopcast.config import PROJ_ROOT
-
-    path = Path(data_file) if Path(data_file).is_absolute() else PROJ_ROOT / data_file
-    try:
-        import csv
-
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        column = "period_end" if rows and "period_end" in rows[0] else "date"
-        dates = [dt.date.fromisoformat(r[column].strip()[:10]) for r in rows if r.get(column)]
-    except (OSError, ValueError, KeyError):
-        return None
-    return max(dates).replace(day=1) if dates else None
-
-
-class GmvGoalForecastParams(_GoalFields):
-    """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
-
-
-class _SellerFields(NotebookParams):
-    """The seller size model, threshold sweep and simulation parameters."""
-
-    data_form: Literal["facts", "brackets", "microdata"]
-    family: Literal["lognormal", "pareto", "lognormal_pareto"]
-    thresholds: list[float] = Field(min_length=1)
-    threshold_of_interest: float = Field(ge=0)
-    n_sellers: int = Field(ge=100, le=5_000_000)
-    months: int = Field(ge=1, le=120)
-    drift: float = Field(ge=-1, le=1)
-    volatility: float = Field(ge=0, le=2)
-    entry_rate: float = Field(ge=0, le=1)
-    reallocation_rate: float = Field(ge=0, le=1)
-    review_months: list[int]
-    n_boot: int = Field(ge=10, le=5000)
-    seed: int = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _increasing(self) -> _SellerFields:
-        t = self.thresholds
-        if any(b <= a for a, b in itertools.pairwise(t)) or t[0] < 0:
-            raise ValueError("thresholds must be non-negative and strictly increasing")
-        if any(m < 1 or m > self.months for m in self.review_months):
-            raise ValueError(f"review_months must lie between 1 and months={self.months}")
-        return self
-
-
-class SellerThresholdsParams(_SellerFields):
-    """Parameters of ``notebooks/seller_thresholds.ipynb``."""
-
-    data_file: DataFile
-
-
-class ThresholdVsGoalParams(_GoalFields, _SellerFields):
-    """Parameters of ``notebooks/threshold_vs_goal.ipynb``: the goal's and the sellers' together."""
-
-    seller_data_file: DataFile
-    threshold_start: str = ISODate
-
-    @model_validator(mode="after")
-    def _start_in_forecast(self) -> ThresholdVsGoalParams:
-        start = _iso(self.threshold_start, "threshold_start")
-        if self.history_end and start <= _iso(self.history_end, "history_end"):
-            raise ValueError(
-                f"threshold_start {start} must be a forecast month, after "
-                f"history_end {self.history_end}"
-            )
-        return self
-
-
-#: Registered schemas, by notebook file stem. Other notebooks get an inferred schema.
-SCHEMAS: dict[str, type[NotebookParams]] = {
-    "gmv_goal_forecast": GmvGoalForecastParams,
-    "seller_thresholds": SellerThresholdsParams,
-    "threshold_vs_goal": ThresholdVsGoalParams,
-}
-
 _PY_TYPES = {bool: bool, int: int, float: float, str: str, list: list}
 
 
@@ -436,7 +223,7 @@ def _inferred_schema(stem: str, params: dict[str, NotebookParameter]) -> type[No
 
 def schema_for(notebook: str | Path) -> type[NotebookParams] | None:
     """The registered schema of a notebook, or None (an inferred one is used then)."""
-    return SCHEMAS.get(Path(notebook).stem)
+    return schema_class(Path(notebook).stem)
 
 
 # ----------------------------------------------------------------------------- validation

@@ -1,0 +1,21 @@
+"""The forecasters' names, declared once: parameter schemas, the pipeline and reports read them
+here.
+
+A name says the model and the scale it works on, so one name never means two things: ``drift``
+is a random walk with drift on levels, ``drift_log`` the same on log GMV (exponential growth).
+"""
+
+#: Every model a notebook can name, with the words a report uses for it.
+MODELS = {
+    "prophet": "Prophet set up for monthly data, on log GMV",
+    "ets": "exponential smoothing, configuration chosen by AICc, on levels",
+    "theta": "the Theta method on levels",
+    "theta_log": "the Theta method on log GMV",
+    "seasonal_naive": "seasonal naive (the same month a year earlier)",
+    "drift": "random walk with drift, on levels",
+    "drift_log": "random walk with drift on log GMV",
+    "ensemble": "the mixture of its members' sample paths",
+    "auto": "chosen by rolling-origin backtest",
+}
+#: Names that stand for a choice or a combination rather than one model.
+META_MODELS = ("ensemble", "auto")

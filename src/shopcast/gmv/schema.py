@@ -1,0 +1,143 @@
+"""Parameters of the GMV goal notebooks, beside the analysis that owns their vocabularies.
+
+``gmv_goal_forecast`` uses :class:`GmvGoalForecastParams`; ``threshold_vs_goal`` adds the seller
+fields to :class:`GoalFields` (see :mod:`shopcast.sellers.schema`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from shopcast.config import resolve_project_path
+from shopcast.forecasting.names import META_MODELS, MODELS
+from shopcast.gmv.regions import COVERAGES
+from shopcast.schema import DataFile, ISODate, NotebookParams, iso_date
+
+#: The candidates the goal pipeline fits (log-scale drift and Theta: GMV grows exponentially).
+GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet")
+#: The ensemble of the goal pipeline: ETS on levels and Theta on log GMV, as before the rename.
+GOAL_ENSEMBLE = ("ets", "theta_log")
+#: What the ``model`` parameter of a goal notebook may name.
+GOAL_MODELS = GOAL_CANDIDATES + META_MODELS
+assert set(GOAL_MODELS) <= set(MODELS)
+
+
+class GoalFields(NotebookParams):
+    """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
+
+    data_file: DataFile
+    data_segment: str
+    coverage: Literal[COVERAGES]
+    goal_target_usd: float = Field(gt=0)
+    goal_start: str = ISODate
+    goal_end: str = ISODate
+    goal_multiple: float = Field(gt=0)
+    base_start: str = ISODate
+    base_end: str = ISODate
+    history_end: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    horizon_months: int = Field(ge=1, le=120)
+    model: Literal[GOAL_MODELS]
+    growth: Literal["linear", "logistic"]
+    cap_usd_per_month: float = Field(gt=0)
+    changepoint_prior_scale: float = Field(gt=0, le=10)
+    festival_effects: bool
+    ad_scenario: bool
+    ad_growth_per_year: float = Field(gt=-1, le=20)
+    n_draws: int = Field(ge=1, le=2000)
+    n_histories: int = Field(ge=1, le=500)
+    n_samples: int = Field(ge=100, le=50000)
+    seed: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _windows(self) -> GoalFields:
+        start, end = iso_date(self.goal_start, "goal_start"), iso_date(self.goal_end, "goal_end")
+        base_start, base_end = (
+            iso_date(self.base_start, "base_start"),
+            iso_date(self.base_end, "base_end"),
+        )
+        if end < start:
+            raise ValueError("goal_end must not be before goal_start")
+        if base_end < base_start:
+            raise ValueError("base_end must not be before base_start")
+        if self.n_histories > self.n_draws:
+            raise ValueError(
+                f"n_histories ({self.n_histories}) must not exceed n_draws ({self.n_draws})"
+            )
+        last = data_last_month(self.data_file)
+        if self.history_end:
+            history_end = iso_date(self.history_end, "history_end").replace(day=1)
+            last = min(last, history_end) if last else history_end
+        if self.growth == "logistic":
+            level = recent_monthly_level(self.data_file, last)
+            if level is not None and self.cap_usd_per_month <= level:
+                raise ValueError(
+                    f"cap_usd_per_month {self.cap_usd_per_month:,.0f} is below the average monthly "
+                    f"GMV of the latest published total for the history ({level:,.0f}); logistic "
+                    "growth needs a ceiling above current GMV: raise cap_usd_per_month or use "
+                    "growth linear"
+                )
+        if last is not None:
+            months = (end.year - last.year) * 12 + end.month - last.month
+            if months > self.horizon_months:
+                raise ValueError(
+                    f"goal_end {end:%Y-%m} lies outside the forecast: history_end / data end "
+                    f"{last:%Y-%m} "
+                    f"and horizon_months is {self.horizon_months}; set horizon_months to at "
+                    f"least {months} or move goal_end"
+                )
+        return self
+
+
+def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
+    """Average monthly GMV of the latest global ``total`` anchor ending by ``last`` (a floor).
+
+    Only for the anchors table; None for other files (the forecaster checks the cap against the
+    history itself once it is built).
+    """
+    path = resolve_project_path(data_file)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [
+                r
+                for r in csv.DictReader(handle)
+                if r.get("measure") == "total"
+                and r.get("coverage") == "global"
+                and r.get("kind") == "estimate"
+            ]
+        best = None
+        for r in rows:
+            start = dt.date.fromisoformat(r["period_start"])
+            end = dt.date.fromisoformat(r["period_end"])
+            if last is not None and end.replace(day=1) > last:
+                continue
+            months = (end.year - start.year) * 12 + end.month - start.month + 1
+            if best is None or end > best[0]:
+                best = (end, float(r["value_usd"]) / months)
+    except (OSError, ValueError, KeyError):
+        return None
+    return best[1] if best else None
+
+
+def data_last_month(data_file: str) -> dt.date | None:
+    """The last month a GMV data file covers (read from the CSV alone, without the models).
+
+    The anchors table ends at its latest ``period_end``; a user's CSV at its latest ``date``.
+    Returns None when the file cannot be read here (the loader will then say why).
+    """
+    path = resolve_project_path(data_file)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        column = "period_end" if rows and "period_end" in rows[0] else "date"
+        dates = [dt.date.fromisoformat(r[column].strip()[:10]) for r in rows if r.get(column)]
+    except (OSError, ValueError, KeyError):
+        return None
+    return max(dates).replace(day=1) if dates else None
+
+
+class GmvGoalForecastParams(GoalFields):
+    """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
