@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup report test test-fast lint format lab bench clean-reports
+.PHONY: help setup browser report test test-fast lint format lab bench clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,7 +23,18 @@ setup: $(STAMP) ## create .venv and install (a no-op while requirements are unch
 report: setup ## render every default scenario into reports/ (with reports/index.html)
 	$(BIN)/shopcast batch
 
-test: setup ## the whole suite, end-to-end runs and browser checks included
+# The browser checks drive Debian's Chromium (no browser download): installed here when missing
+# and we are root (as in CI and most containers); otherwise one line says what to run.
+browser: ## install Debian's chromium for the browser checks when it is missing (needs root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser checks"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make test needs Chromium: run 'sudo apt-get install chromium' (or make test-fast)" >&2; exit 1; \
+	  fi; }
+
+test: setup browser ## the whole suite, end-to-end runs and browser checks included
 	$(BIN)/python -m pytest -q
 
 test-fast: setup ## the suite without the slow end-to-end runs

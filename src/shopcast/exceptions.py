@@ -60,3 +60,19 @@ class DataError(ShopcastError):
 
 class ModelError(ShopcastError):
     """A model cannot be fitted or used with the data and settings given."""
+
+
+class PublishError(ShopcastError, TypeError):
+    """A headline value is not JSON-serialisable (raised inside the notebook)."""
+
+
+class RenderError(ShopcastError):
+    """A notebook's report cannot be rendered as a safe, self-contained page."""
+
+
+class RunInterrupted(ShopcastError):
+    """The run was interrupted by the user or the scheduler (SIGINT / SIGTERM)."""
+
+
+class BatchLocked(ShopcastError):
+    """Another batch is running on the same reports folder."""

@@ -14,16 +14,14 @@ import math
 from pathlib import Path
 from typing import Any
 
+from shopcast.exceptions import PublishError
+
 HEADLINE_MIME = "application/vnd.shopcast.headline+json"
 INPUT_MIME = "application/vnd.shopcast.input+json"
 
 #: What this process has published, for callers outside a kernel.
 published: dict[str, Any] = {}
 inputs: dict[str, str] = {}
-
-
-class PublishError(TypeError):
-    """A headline value is not JSON-serialisable (raised inside the notebook)."""
 
 
 def _plain(value: Any, name: str) -> Any:

@@ -37,7 +37,7 @@ from shopcast.config import (
     code_digest,
     reports_dir,
 )
-from shopcast.exceptions import ShopcastError
+from shopcast.exceptions import BatchLocked, ShopcastError
 from shopcast.fileio import atomic_write
 from shopcast.publish import format_value, sha256
 from shopcast.workbench import gallery
@@ -55,10 +55,6 @@ log = logging.getLogger("shopcast")
 LOCK_NAME = ".batch.lock"
 DEFAULT_KEEP = 20
 KEEP_LOGS = 100
-
-
-class BatchLocked(ShopcastError):
-    """Another batch is running on the same reports folder."""
 
 
 @dataclass

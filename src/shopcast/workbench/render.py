@@ -19,13 +19,8 @@ from nbconvert import HTMLExporter
 from nbconvert.filters import strip_ansi
 
 from shopcast.config import TEMPLATES_DIR
-from shopcast.exceptions import ShopcastError
+from shopcast.exceptions import RenderError
 from shopcast.publish import HEADLINE_MIME, INPUT_MIME, format_value
-
-
-class RenderError(ShopcastError):
-    """A notebook's report cannot be rendered as a safe, self-contained page."""
-
 
 SCRIPT_MIMES = {
     "application/javascript",

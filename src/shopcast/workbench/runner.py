@@ -44,7 +44,7 @@ from shopcast.config import (
     code_digest,
     reports_dir,
 )
-from shopcast.exceptions import ShopcastError
+from shopcast.exceptions import RunInterrupted
 from shopcast.fileio import atomic_write
 from shopcast.publish import HEADLINE_MIME, INPUT_MIME, sha256
 from shopcast.workbench import gallery, render
@@ -112,10 +112,6 @@ EXIT_MEANINGS = {
     ExitCode.RENDER_FAILED: "the notebook ran but its report could not be rendered safely",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); failure report written",
 }
-
-
-class RunInterrupted(ShopcastError):
-    """The run was interrupted by the user or the scheduler (SIGINT / SIGTERM)."""
 
 
 # ----------------------------------------------------------------------------- planning
