@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from shopcast.forecasting.backtest import rolling_origin, summarize
+from shopcast.forecasting.backtest import rolling_origin
 from shopcast.forecasting.baselines import DriftForecaster
 from shopcast.forecasting.draws import forecast_over_draws
 from shopcast.forecasting.prophet import ProphetForecaster
@@ -134,7 +134,7 @@ def main() -> None:
         f"never within {horizon} months {ttg.probability_never:.1%}"
     )
     print("\nbacktest on the median history (horizon 6, initial 18):")
-    print(summarize(table).round(3).to_string())
+    print(table.summary().round(3).to_string())
     if not args.synthetic:
         pipeline_seconds(args.repeat)
 

@@ -29,9 +29,10 @@ class Recorder:
 
 def test_models_never_see_data_after_the_cutoff(gmv_series):
     Recorder.seen = []
-    table = rolling_origin(
+    backtest = rolling_origin(
         gmv_series, {"recorder": Recorder}, horizon=6, initial=18, baselines=False
     )
+    table = backtest.table
     origins = sorted(table["origin"].unique())
     assert Recorder.seen == origins
     first_forecast = table.groupby("origin")["month"].min()
@@ -41,11 +42,12 @@ def test_models_never_see_data_after_the_cutoff(gmv_series):
 
 
 def test_origins_and_columns(gmv_series):
-    table = rolling_origin(gmv_series, {}, horizon=6, initial=18)
+    backtest = rolling_origin(gmv_series, {}, horizon=6, initial=18)
+    table = backtest.table
     # 32 months, 18 to train, 6 ahead: cutoffs at months 18..26 -> 9 origins
     assert table["origin"].nunique() == 9
     assert set(table["model"]) == {"seasonal_naive", "drift"}
-    assert table.attrs["scale_method"] == "naive"
+    assert backtest.scale_method == "naive" and backtest.horizon == 6
     assert len(table) == 2 * 9 * 6
     summary = summarize(table)
     assert list(summary.columns) == ["mape", "smape", "mase", "coverage_80", "n_forecasts"]
@@ -56,9 +58,10 @@ def test_origins_and_columns(gmv_series):
 def test_exact_model_has_zero_error():
     idx = pd.date_range("2020-01-01", periods=30, freq="MS")
     line = pd.Series(100.0 + 5.0 * np.arange(30), index=idx)
-    table = rolling_origin(
+    backtest = rolling_origin(
         line, {"drift": DriftForecaster}, horizon=3, initial=12, baselines=False, n_origins=4
     )
+    table = backtest.table
     assert table["origin"].nunique() == 4
     assert table["abs_error"].max() == pytest.approx(0.0, abs=1e-6)
     assert summarize(table).loc["drift", "mase"] == pytest.approx(0.0, abs=1e-8)
@@ -82,7 +85,7 @@ def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series
     from shopcast.forecasting.baselines import SeasonalNaiveForecaster
 
     y = make_series(n=24, noise=0.05)
-    table = rolling_origin(
+    backtest = rolling_origin(
         y,
         {"drift": DriftForecaster, "seasonal_naive": SeasonalNaiveForecaster},
         horizon=6,
@@ -91,10 +94,11 @@ def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series
         baselines=False,
         skip_failures=True,
     )
+    table = backtest.table
     summary = summarize(table)
     assert list(summary.index) == ["drift"]
     first, last = y.index[11], y.index[17]
-    assert summary.attrs["description"] == (
+    assert backtest.description == (
         f"3 origins ({first:%Y-%m} to {last:%Y-%m}), 6 months ahead; not scored: "
         "seasonal_naive (seasonal naive needs at least 13 months of history (one season plus "
         "one month to measure its error); got 12)"
@@ -102,8 +106,7 @@ def test_summary_says_what_the_backtest_covers_and_what_was_left_out(make_series
 
 
 def test_describe_an_empty_table():
-    from shopcast.forecasting.backtest import TABLE_COLUMNS
+    from shopcast.forecasting.backtest import TABLE_COLUMNS, Backtest
 
-    assert summarize(pd.DataFrame(columns=TABLE_COLUMNS)).attrs["description"] == (
-        "no forecasts scored"
-    )
+    empty = Backtest(pd.DataFrame(columns=TABLE_COLUMNS), {}, "naive", 6)
+    assert empty.description == "no forecasts scored"

@@ -166,13 +166,15 @@ def test_forecast_over_draws_returns_full_consistent_paths(make_series):
     draws = pd.DataFrame(
         base.to_numpy() * np.exp(rng.normal(0, 0.1, size=(50, 24))), columns=base.index
     )
-    out = forecast_over_draws(
+    pooled = forecast_over_draws(
         lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_histories=10
     )
+    out = pooled.frame
     assert out.shape == (103, 30)
     assert out.columns[24] == base.index[-1] + pd.offsets.MonthBegin(1)
-    assert out.attrs["last_actual"] == base.index[-1]
-    used = out.attrs["draw_rows"]
+    assert pooled.last_actual == base.index[-1]
+    used = pooled.draw_rows
+    assert len(pooled.draw_of_row) == 103
     assert len(set(used)) == 10
     # rows come in contiguous blocks (11 for the first three draws, 10 after), each carrying
     # its own history draw
@@ -182,7 +184,7 @@ def test_forecast_over_draws_returns_full_consistent_paths(make_series):
     again = forecast_over_draws(
         lambda: DriftForecaster(log=True), draws, horizon=6, n_samples=103, seed=4, n_histories=10
     )
-    pd.testing.assert_frame_equal(out, again)
+    pd.testing.assert_frame_equal(out, again.frame)
 
 
 def test_forecast_over_draws_with_prophet(make_series):
@@ -190,7 +192,7 @@ def test_forecast_over_draws_with_prophet(make_series):
     draws = pd.DataFrame([base.to_numpy() * f for f in (0.9, 1.0, 1.1)], columns=base.index)
     out = forecast_over_draws(
         ProphetForecaster, draws, horizon=5, n_samples=1000, seed=0, n_histories=3
-    )
+    ).frame
     assert out.shape == (1000, 37)
     assert np.isfinite(out.to_numpy()).all()
 
@@ -279,7 +281,7 @@ def test_auto_picks_drift_on_a_trend():
         y, {"seasonal_naive": SeasonalNaiveForecaster, "drift": DriftForecaster}, horizon=6
     )
     assert result["chosen"] == "drift"
-    assert result["table"]["origin"].nunique() == 3
+    assert result["backtest"].table["origin"].nunique() == 3
 
 
 def test_auto_falls_back_on_short_series(make_series):
@@ -413,8 +415,8 @@ def test_ensemble_is_not_scored_without_all_its_members(make_series):
     }
     result = select_model(y, candidates, horizon=6, n_origins=3, step=3)
     assert set(result["scores"].index) == {"drift", "ets"}
-    assert set(result["table"].attrs["skipped"]) == {"theta", "ensemble"}
-    assert "not scored: theta" in result["scores"].attrs["description"]
+    assert set(result["backtest"].skipped) == {"theta", "ensemble"}
+    assert "not scored: theta" in result["backtest"].description
     assert result["chosen"] in {"drift", "ets"}
     assert "has the best mase" in result["reason"]
 

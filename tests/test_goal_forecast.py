@@ -74,14 +74,15 @@ def headline(r):
 def test_same_seed_gives_identical_numbers_and_paths(result):
     again = run_goal_forecast(seed=0, **SMALL)
     assert headline(again) == headline(result)
-    pd.testing.assert_frame_equal(again.paths, result.paths)
+    pd.testing.assert_frame_equal(again.paths.frame, result.paths.frame)
+    assert again.paths.draw_of_row == result.paths.draw_of_row
     pd.testing.assert_frame_equal(again.draws, result.draws)
 
 
 def test_different_seed_gives_different_paths(result):
     other = run_goal_forecast(seed=1, **SMALL)
-    assert other.paths.shape == result.paths.shape
-    assert not np.allclose(other.paths.to_numpy(), result.paths.to_numpy())
+    assert other.paths.frame.shape == result.paths.frame.shape
+    assert not np.allclose(other.paths.frame.to_numpy(), result.paths.frame.to_numpy())
     assert other.absolute.p50 != result.absolute.p50
 
 
@@ -90,18 +91,18 @@ def test_different_seed_gives_different_paths(result):
 
 
 def test_absolute_probability_recomputed_from_paths(result):
-    window = months_in(result.paths.columns, "2023-01-01", "2023-12-01")
+    window = months_in(result.paths.frame.columns, "2023-01-01", "2023-12-01")
     assert window.sum() == 12
-    totals = result.paths.to_numpy()[:, window].sum(axis=1)
+    totals = result.paths.frame.to_numpy()[:, window].sum(axis=1)
     assert result.absolute.probability == pytest.approx(np.mean(totals >= 20e9), abs=1e-12)
     assert result.absolute.p50 == pytest.approx(np.median(totals), rel=1e-12)
     assert result.absolute.n_samples == len(result.paths) == SMALL["n_samples"]
 
 
 def test_multiple_probability_recomputed_from_paths(result):
-    values = result.paths.to_numpy()
-    goal = values[:, months_in(result.paths.columns, "2023-01-01", "2023-12-01")].sum(axis=1)
-    base = values[:, months_in(result.paths.columns, "2022-01-01", "2022-12-01")].sum(axis=1)
+    values = result.paths.frame.to_numpy()
+    goal = values[:, months_in(result.paths.frame.columns, "2023-01-01", "2023-12-01")].sum(axis=1)
+    base = values[:, months_in(result.paths.frame.columns, "2022-01-01", "2022-12-01")].sum(axis=1)
     assert result.multiple.probability == pytest.approx(np.mean(goal >= 4.0 * base), abs=1e-12)
     assert result.multiple.target == pytest.approx(np.median(4.0 * base), rel=1e-12)
 
@@ -111,8 +112,8 @@ def test_default_result_shape(result):
     assert result.last_actual == pd.Timestamp("2022-12-01")
     assert result.draws.shape == (SMALL["n_draws"], 24)  # Jan 2021 .. Dec 2022
     # full paths: the history months, then 36 forecast months
-    assert result.paths.shape[1] == 24 + 36
-    assert pd.Timestamp(result.paths.columns[-1]) == pd.Timestamp("2025-12-01")
+    assert result.paths.frame.shape[1] == 24 + 36
+    assert pd.Timestamp(result.paths.frame.columns[-1]) == pd.Timestamp("2025-12-01")
     assert result.model_name == "prophet"
     assert result.selection.empty  # only filled for model="auto"
     assert {"seasonal_naive", "drift_log", "prophet"} <= set(result.backtest_summary.index)
@@ -163,13 +164,13 @@ def test_no_required_path_when_window_starts_later():
 def test_observed_history_from_users_csv(gmv_csv):
     r = run_csv(gmv_csv, goal_target_usd=1.0)
     assert r.history_kind == "observed"
-    assert r.paths.attrs["history_kind"] == "observed"  # charts name the history from it
+    assert r.paths.history_kind == "observed"  # charts name the history from it
     assert r.anchors is None and r.residuals is None
     assert r.draws.shape == (1, 30)
     np.testing.assert_array_equal(r.draws.iloc[0].to_numpy(), CSV_VALUES)
     assert r.last_actual == CSV_MONTHS[-1]
     # every path carries the observed history unchanged
-    hist = r.paths.loc[:, months_in(r.paths.columns, CSV_MONTHS[0], CSV_MONTHS[-1])]
+    hist = r.paths.frame.loc[:, months_in(r.paths.frame.columns, CSV_MONTHS[0], CSV_MONTHS[-1])]
     np.testing.assert_array_equal(hist.to_numpy(), np.tile(CSV_VALUES, (len(r.paths), 1)))
 
 
@@ -191,7 +192,7 @@ def test_history_end_truncates_observed_history(gmv_csv):
     assert r.draws.shape == (1, 24)
     np.testing.assert_array_equal(r.draws.iloc[0].to_numpy(), CSV_VALUES[:24])
     # the window's Jan-Jun 2023 is forecast now, not the CSV's values
-    assert pd.Timestamp(r.paths.columns[24]) == pd.Timestamp("2023-01-01")
+    assert pd.Timestamp(r.paths.frame.columns[24]) == pd.Timestamp("2023-01-01")
 
 
 def test_history_end_truncates_reconstructed_history():
@@ -200,7 +201,7 @@ def test_history_end_truncates_reconstructed_history():
     )
     assert r.last_actual == pd.Timestamp("2022-06-01")
     assert pd.Timestamp(r.draws.columns[-1]) == pd.Timestamp("2022-06-01")
-    assert pd.Timestamp(r.paths.columns[-1]) == pd.Timestamp("2022-06-01") + pd.DateOffset(
+    assert pd.Timestamp(r.paths.frame.columns[-1]) == pd.Timestamp("2022-06-01") + pd.DateOffset(
         months=36
     )
 

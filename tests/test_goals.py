@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import norm
 
 from shopcast.exceptions import ParameterError
+from shopcast.forecasting.base import SamplePaths
 from shopcast.gmv.goals import (
     absolute_goal,
     gap_table,
@@ -165,8 +166,8 @@ def test_probability_se_is_clustered_by_history_draw():
     paths = frame(np.repeat([[2.0], [0.0], [2.0], [0.0]], 250, axis=0))
     iid = absolute_goal(paths, "2023-01", "2023-01", 1.0)
     assert iid.probability_se == pytest.approx(math.sqrt(0.25 / 1000))
-    paths.attrs["draw_of_row"] = list(np.repeat([0, 1, 2, 3], 250))
-    clustered = absolute_goal(paths, "2023-01", "2023-01", 1.0)
+    drawn = SamplePaths(paths, draw_of_row=tuple(np.repeat([0, 1, 2, 3], 250).tolist()))
+    clustered = absolute_goal(drawn, "2023-01", "2023-01", 1.0)
     # between-draw: hit rates 1, 0, 1, 0 -> sqrt(k/(k-1) * sum((250*(h-p))^2)) / n
     assert clustered.probability_se == pytest.approx(math.sqrt(4 / 3 * 4 * 125**2) / 1000)
     assert clustered.probability_se > 10 * iid.probability_se

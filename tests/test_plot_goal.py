@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot: no display in tests
@@ -86,9 +88,12 @@ def test_fan_chart_with_anchors_required_path_and_goal(result):
 
 
 def test_fan_chart_of_forecast_alone_on_log_axis(result):
-    # the slice keeps the full paths' attrs (last_actual), but has no history month to draw
-    future = result.paths.loc[:, pd.DatetimeIndex(result.paths.columns) > result.last_actual]
-    assert future.attrs.get("last_actual") is not None
+    # the slice keeps the full paths' metadata (last_actual), but has no history month to draw
+    frame = result.paths.frame
+    future = result.paths.with_frame(
+        frame.loc[:, pd.DatetimeIndex(frame.columns) > result.last_actual]
+    )
+    assert future.last_actual is not None
     fig = fan_chart(future, log_y=True, title="forecast only")
     ax = fig.axes[0]
     assert ax.get_title() == "forecast only"
@@ -105,8 +110,7 @@ def test_fan_chart_of_forecast_alone_on_log_axis(result):
 def test_fan_chart_names_the_kind_of_history(result):
     labels = legend_texts(fan_chart(result.paths).axes[0])
     assert "reconstructed history, median" in labels
-    observed = result.paths.copy()
-    observed.attrs = {**result.paths.attrs, "history_kind": "observed"}
+    observed = dataclasses.replace(result.paths, history_kind="observed")
     fig = fan_chart(observed)
     assert "observed history, median" in legend_texts(fig.axes[0])
     assert "observed history" in fig.axes[0].get_title()

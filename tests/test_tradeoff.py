@@ -3,6 +3,8 @@ goals."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from matplotlib.figure import Figure
 
 from shopcast.charts.tradeoff import tradeoff_chart
 from shopcast.exceptions import ParameterError
+from shopcast.forecasting.base import SamplePaths
 from shopcast.gmv import goals
 from shopcast.sellers.tradeoff import TRADEOFF_COLUMNS, paths_under_threshold, threshold_tradeoff
 
@@ -19,29 +22,25 @@ GOAL = ("2023-01-01", "2023-12-01")
 BASE = ("2022-01-01", "2022-12-01")
 
 
-def deterministic_paths(levels=(1.0, 2.0, 3.0)) -> pd.DataFrame:
+def deterministic_paths(levels=(1.0, 2.0, 3.0)) -> SamplePaths:
     """Row ``i`` is ``levels[i]`` every month; history ends Dec 2022."""
-    paths = pd.DataFrame(
+    frame = pd.DataFrame(
         np.repeat(np.asarray(levels, dtype=float)[:, None], len(MONTHS), axis=1), columns=MONTHS
     )
-    paths.attrs["last_actual"] = LAST
-    return paths
+    return SamplePaths(frame, last_actual=LAST)
 
 
 @pytest.fixture
-def random_paths() -> pd.DataFrame:
-    """400 noisy growing paths from 40 history draws (10 rows each), with forecast attrs."""
+def random_paths() -> SamplePaths:
+    """400 noisy growing paths from 40 history draws (10 rows each), with forecast metadata."""
     rng = np.random.default_rng(0)
     n_draws, per = 40, 10
     level = np.repeat(rng.lognormal(np.log(1e9), 0.3, n_draws), per)[:, None]
     growth = np.exp(0.05 * np.arange(len(MONTHS)) + rng.normal(0, 0.1, (n_draws * per, 1)))
-    paths = pd.DataFrame(level * growth, columns=MONTHS)
-    paths.attrs.update(
-        last_actual=LAST,
-        draw_rows=list(range(n_draws)),
-        draw_of_row=np.repeat(np.arange(n_draws), per).tolist(),
+    frame = pd.DataFrame(level * growth, columns=MONTHS)
+    return SamplePaths(
+        frame, last_actual=LAST, draw_of_row=tuple(np.repeat(np.arange(n_draws), per).tolist())
     )
-    return paths
 
 
 def make_sweep(thresholds) -> pd.DataFrame:
@@ -89,19 +88,25 @@ def test_history_months_untouched_and_start_month_respected():
     paths = deterministic_paths()
     out = paths_under_threshold(paths, 0.5, start_month="2023-09-01")
     history = MONTHS <= LAST
-    np.testing.assert_array_equal(out.loc[:, history].to_numpy(), paths.loc[:, history].to_numpy())
-    months, start = pd.DatetimeIndex(paths.columns), pd.Timestamp("2023-09-01")
+    np.testing.assert_array_equal(
+        out.frame.loc[:, history].to_numpy(), paths.frame.loc[:, history].to_numpy()
+    )
+    months, start = pd.DatetimeIndex(paths.frame.columns), pd.Timestamp("2023-09-01")
     before = (months > LAST) & (months < start)
-    np.testing.assert_array_equal(out.loc[:, before].to_numpy(), paths.loc[:, before].to_numpy())
+    np.testing.assert_array_equal(
+        out.frame.loc[:, before].to_numpy(), paths.frame.loc[:, before].to_numpy()
+    )
     after = months >= start
-    np.testing.assert_allclose(out.loc[:, after].to_numpy(), 0.5 * paths.loc[:, after].to_numpy())
+    np.testing.assert_allclose(
+        out.frame.loc[:, after].to_numpy(), 0.5 * paths.frame.loc[:, after].to_numpy()
+    )
 
 
 def test_months_past_the_factor_keep_its_last_value():
     paths = deterministic_paths((1.0,))
     factor = pd.Series([0.9, 0.8, 0.7], index=pd.RangeIndex(1, 4, name="month"))
     out = paths_under_threshold(paths, factor, start_month="2023-03-01")
-    row = out.iloc[0]
+    row = out.frame.iloc[0]
     assert row[pd.Timestamp("2023-02-01")] == 1.0
     assert row[pd.Timestamp("2023-03-01")] == pytest.approx(0.9)
     assert row[pd.Timestamp("2023-04-01")] == pytest.approx(0.8)
@@ -109,15 +114,15 @@ def test_months_past_the_factor_keep_its_last_value():
     assert row[pd.Timestamp("2024-12-01")] == pytest.approx(0.7)
 
 
-def test_attrs_preserved_and_input_not_modified(random_paths):
-    before = random_paths.copy()
+def test_metadata_preserved_and_input_not_modified(random_paths):
+    before = random_paths.frame.copy()
     out = paths_under_threshold(random_paths, 0.9)
-    for key in ("last_actual", "draw_rows", "draw_of_row"):
-        assert out.attrs[key] == random_paths.attrs[key]
-    assert out.attrs["threshold_start"] == pd.Timestamp("2023-01-01")
-    out.attrs["draw_of_row"].append(-1)  # a deep copy: the input's attrs do not change
-    assert len(random_paths.attrs["draw_of_row"]) == len(random_paths)
-    pd.testing.assert_frame_equal(random_paths, before)
+    assert out.last_actual == random_paths.last_actual
+    assert out.draw_of_row == random_paths.draw_of_row  # clustered errors stay clustered
+    assert out.draw_rows == list(range(40))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        out.draw_of_row = None  # metadata cannot be lost or changed in place
+    pd.testing.assert_frame_equal(random_paths.frame, before)
 
 
 def test_factor_one_gives_same_probability_and_clustered_se(random_paths):
@@ -234,8 +239,7 @@ def test_start_month_after_paths_is_refused():
 
 
 def test_paths_without_last_actual_are_refused():
-    paths = deterministic_paths()
-    paths.attrs.clear()
+    paths = SamplePaths(deterministic_paths().frame)
     with pytest.raises(ParameterError, match=r"last_actual.*forecast_over_draws"):
         paths_under_threshold(paths, 0.9)
 

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
+from shopcast.forecasting.base import SamplePaths, unwrap
 from shopcast.gmv.goals import GoalResult, TimeToGoal, path_quantiles
 
 BILLION = 1e9
@@ -104,7 +105,7 @@ def draw_goal_line(ax, goal: float, goal_window: tuple[object, object], **style)
 
 
 def fan_chart(
-    paths: pd.DataFrame,
+    paths: SamplePaths | pd.DataFrame,
     last_actual: object | None = None,
     anchors: pd.DataFrame | None = None,
     required: pd.DataFrame | None = None,
@@ -117,10 +118,10 @@ def fan_chart(
     """Monthly GMV: reconstructed history, forecast fan, anchors and the path to the goal.
 
     Args:
-        paths: sample paths (full paths from ``forecast_over_draws`` or a forecast alone).
-            ``paths.attrs["history_kind"]`` (``"reconstructed"`` by default, ``"observed"``)
+        paths: sample paths (full :class:`SamplePaths` from ``forecast_over_draws`` or a
+            forecast alone); their ``history_kind`` (``"reconstructed"``, ``"observed"``)
             names the history in the legend.
-        last_actual: last history month; default ``paths.attrs["last_actual"]`` when present,
+        last_actual: last history month; default ``paths.last_actual`` when present,
             else (or when no month precedes it) every month is drawn as forecast.
         anchors: optional anchors (columns ``period_start``, ``period_end``, ``value_usd``,
             ``coverage``, ``kind`` and, if present, ``measure``), drawn as their average per
@@ -140,14 +141,14 @@ def fan_chart(
     Returns:
         The Figure.
     """
-    q = path_quantiles(paths)
+    frame, meta = unwrap(paths)
+    q = path_quantiles(frame)
     if last_actual is None:
-        last_actual = paths.attrs.get("last_actual")
-    # "observed" for a user's own series (run_goal_forecast records it in the paths' attrs)
-    kind = paths.attrs.get("history_kind", "reconstructed")
+        last_actual = meta.last_actual
+    kind = meta.history_kind  # "observed" for a user's own series
     fig = Figure(figsize=(12, 5.5), layout="constrained")
     ax = fig.add_subplot()
-    # a slice of the forecast months keeps the attrs of the full paths: no history to draw then
+    # a slice of the forecast months alone: no history to draw then
     if last_actual is not None and q.index.min() < pd.Timestamp(last_actual):
         cut = pd.Timestamp(last_actual)
         hist, fut = q.loc[q.index <= cut], q.loc[q.index >= cut]

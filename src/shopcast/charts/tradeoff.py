@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from shopcast.charts.goal import draw_goal_line, goal_window_months
+from shopcast.forecasting.base import SamplePaths, unwrap
 from shopcast.formatting import usd_short
 from shopcast.gmv.goals import path_quantiles
 
@@ -150,9 +151,10 @@ def tradeoff_chart(
 
 
 def threshold_paths_chart(
-    paths: pd.DataFrame,
-    adjusted: pd.DataFrame,
+    paths: SamplePaths,
+    adjusted: SamplePaths,
     threshold: float,
+    threshold_start: object | None = None,
     goal: float | None = None,
     goal_window: tuple[object, object] | None = None,
     end: object | None = None,
@@ -161,11 +163,10 @@ def threshold_paths_chart(
     """Monthly GMV with and without a threshold: forecast medians and P10-P90 lines.
 
     Args:
-        paths: full sample paths with no threshold (``attrs["last_actual"]`` marks the history).
-        adjusted: the same paths under the threshold (from
-            :func:`paths_under_threshold`; its ``attrs["threshold_start"]`` is
-            marked).
+        paths: full sample paths with no threshold (``last_actual`` marks the history).
+        adjusted: the same paths under the threshold (from :func:`paths_under_threshold`).
         threshold: the threshold's dollar amount, for the legend.
+        threshold_start: the month the threshold takes effect, marked on the chart.
         goal: a goal total for ``goal_window``, drawn as the average monthly GMV it takes.
         goal_window: ``(start, end)`` months of the goal.
         end: last month drawn; default six months after the goal window (else every month).
@@ -177,10 +178,10 @@ def threshold_paths_chart(
     """
     if end is None and goal_window is not None:
         end = pd.Timestamp(goal_window[1]) + pd.DateOffset(months=6)
+    last = unwrap(paths)[1].last_actual
     q0, q1 = path_quantiles(paths), path_quantiles(adjusted)
     if end is not None:
         q0, q1 = q0[q0.index <= pd.Timestamp(end)], q1[q1.index <= pd.Timestamp(end)]
-    last = paths.attrs.get("last_actual")
     cut = pd.Timestamp(last) if last is not None else q0.index[0]
     hist, f0, f1 = q0[q0.index <= cut], q0[q0.index >= cut], q1[q1.index >= cut]
     fig = Figure(figsize=(12, 5.5), layout="constrained")
@@ -195,7 +196,7 @@ def threshold_paths_chart(
         ax.plot(q.index, q["p50"], color=colour, lw=2.2, label=f"{label}: median")
         ax.plot(q.index, q["p10"], color=colour, lw=1, ls=ls)
         ax.plot(q.index, q["p90"], color=colour, lw=1, ls=ls, label=f"{label}: P10 and P90")
-    start = adjusted.attrs.get("threshold_start")
+    start = threshold_start
     if start is not None:
         ax.axvline(pd.Timestamp(start), color=INTEREST_COLOR, lw=1, ls=":")
         ax.annotate(

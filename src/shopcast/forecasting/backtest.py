@@ -13,6 +13,7 @@ The reconstructed GMV series is short (about 32 months), hence the defaults: ``h
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,37 @@ def _score(
     )
 
 
+@dataclass(frozen=True)
+class Backtest:
+    """A rolling-origin evaluation: the long table and what it covers.
+
+    Attributes:
+        table: one row per model x origin x step (columns: :data:`TABLE_COLUMNS`).
+        skipped: model name -> why it was left out (it failed at some origin).
+        scale_method: the MASE scale used (``"seasonal"`` or ``"naive"``).
+        horizon: months ahead evaluated at each origin.
+    """
+
+    table: pd.DataFrame
+    skipped: dict[str, str]
+    scale_method: str
+    horizon: int
+
+    def summary(self, by: tuple[str, ...] = ("model",)) -> pd.DataFrame:
+        """Accuracy per model (see :func:`summarize`)."""
+        return summarize(self.table, by)
+
+    @property
+    def description(self) -> str:
+        """What the evaluation covers, in words for a caption (see :func:`describe`)."""
+        return describe(self)
+
+    def without(self, model: str, why: str) -> Backtest:
+        """The same evaluation with ``model``'s rows left out and the reason recorded."""
+        table = self.table[self.table["model"] != model].reset_index(drop=True)
+        return replace(self, table=table, skipped={**self.skipped, model: why})
+
+
 def rolling_origin(
     y: pd.Series,
     forecaster_factories: dict[str, Callable[[], Any]],
@@ -128,7 +160,7 @@ def rolling_origin(
     scale_method: str = "auto",
     combinations: dict[str, Callable[[dict[str, pd.DataFrame]], pd.DataFrame]] | None = None,
     skip_failures: bool = False,
-) -> pd.DataFrame:
+) -> Backtest:
     """Rolling-origin (time-series cross-validation) forecasts and errors.
 
     Args:
@@ -146,17 +178,17 @@ def rolling_origin(
         season_length: months per season (for MASE and the seasonal naive).
         scale_method: MASE scale, see :func:`mase_scale`. ``"auto"`` decides once from the
             shortest training window (``initial``), so every origin uses the same kind of scale;
-            the choice is in ``attrs["scale_method"]``.
+            the choice is in the result's ``scale_method``.
         combinations: extra rows computed, at each origin, from the models' sample paths
             (name -> function of the dict model name -> paths), e.g. an ensemble that needs no
             refitting: ``{"ensemble": lambda mp: combine_paths(list(mp.values()))}``. A
             function returning None adds no row at that origin.
         skip_failures: leave out a model that raises ``ModelError`` at any origin (from every
-            origin, so the others are compared on the same forecasts) and name it in
-            ``attrs["skipped"]``; by default the error is raised.
+            origin, so the others are compared on the same forecasts) and name it in the
+            result's ``skipped``; by default the error is raised.
 
     Returns:
-        Long DataFrame, one row per model x origin x step, columns:
+        A :class:`Backtest` whose ``table`` is long, one row per model x origin x step, columns:
         ``model``; ``origin`` (the cutoff: last training month); ``step`` (1..horizon);
         ``month`` (the forecast month); ``actual``; ``p10``, ``p50``, ``p90``, ``mean`` (of the
         sample paths); ``error`` (``actual - p50``); ``abs_error``; ``ape`` (``|error|/|actual|``);
@@ -228,18 +260,16 @@ def rolling_origin(
     table = pd.concat(rows, ignore_index=True)[TABLE_COLUMNS]
     # a model that failed at some origin is dropped everywhere, so all models share origins
     table = table[~table["model"].isin(list(skipped))].reset_index(drop=True)
-    table.attrs["skipped"] = skipped
-    table.attrs["scale_method"] = scale_method
-    table.attrs["horizon"] = horizon
-    return table
+    return Backtest(table, skipped, scale_method, horizon)
 
 
-def describe(table: pd.DataFrame) -> str:
-    """What a :func:`rolling_origin` table covers, in words for a caption.
+def describe(backtest: Backtest) -> str:
+    """What a :func:`rolling_origin` evaluation covers, in words for a caption.
 
     E.g. ``"3 origins (2021-06 to 2021-12), 6 months ahead; not scored: seasonal_naive (seasonal
     naive needs at least 13 months ...)"``.
     """
+    table = backtest.table
     if table.empty:
         return "no forecasts scored"
     origins = pd.DatetimeIndex(table["origin"].unique())
@@ -249,9 +279,9 @@ def describe(table: pd.DataFrame) -> str:
         else (f"{origins.min():%Y-%m} to {origins.max():%Y-%m}")
     )
     plural = "origin" if len(origins) == 1 else "origins"
-    text = f"{len(origins)} {plural} ({span}), {table.attrs.get('horizon', table['step'].max())} "
+    text = f"{len(origins)} {plural} ({span}), {backtest.horizon} "
     text += "months ahead"
-    skipped = table.attrs.get("skipped", {})
+    skipped = backtest.skipped
     if skipped:
         # messages read "model 'name' at origin YYYY-MM: why"; keep the name and the why
         reasons = [f"{name} ({message.split(': ', 1)[-1]})" for name, message in skipped.items()]
@@ -263,7 +293,7 @@ def summarize(table: pd.DataFrame, by: tuple[str, ...] = ("model",)) -> pd.DataF
     """Accuracy summary of a :func:`rolling_origin` table.
 
     Args:
-        table: the long table.
+        table: the long table (:attr:`Backtest.table`).
         by: grouping columns, e.g. ``("model",)`` or ``("model", "step")``.
 
     Returns:
@@ -281,6 +311,4 @@ def summarize(table: pd.DataFrame, by: tuple[str, ...] = ("model",)) -> pd.DataF
             "n_forecasts": grouped.size(),
         }
     )
-    out = out.sort_values("mase") if by == ("model",) else out
-    out.attrs["description"] = describe(table)
-    return out
+    return out.sort_values("mase") if by == ("model",) else out

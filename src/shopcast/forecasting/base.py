@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,54 @@ logger = logging.getLogger(__name__)
 SEASON = 12
 #: Below this many months of history, month-of-year effects are not estimated by default.
 MIN_MONTHS_FOR_SEASONALITY = 2 * SEASON
+
+
+@dataclass(frozen=True)
+class SamplePaths:
+    """Sample paths and what their rows share: the input of the goal arithmetic and the charts.
+
+    Metadata travels here, not in ``DataFrame.attrs`` (which pandas drops silently on many
+    operations; losing ``draw_of_row`` would shrink a standard error without a word).
+
+    Attributes:
+        frame: rows = samples, columns = month starts, USD per month.
+        last_actual: the last history month (columns up to it are history), or None.
+        draw_of_row: for every row, the label of the history draw it continues (rows that share
+            a draw are not independent: goal probabilities use it for a cluster-robust error),
+            or None for independent rows.
+        history_kind: ``"reconstructed"`` (from published anchors) or ``"observed"``.
+    """
+
+    frame: pd.DataFrame
+    last_actual: pd.Timestamp | None = None
+    draw_of_row: tuple[Any, ...] | None = None
+    history_kind: str = "reconstructed"
+
+    def __post_init__(self) -> None:
+        if self.draw_of_row is not None and len(self.draw_of_row) != len(self.frame):
+            raise ModelError(
+                f"draw_of_row has {len(self.draw_of_row)} labels for {len(self.frame)} paths"
+            )
+
+    def __len__(self) -> int:
+        """The number of sample paths."""
+        return len(self.frame)
+
+    @property
+    def draw_rows(self) -> list[Any]:
+        """The history draws used, in the order of the rows."""
+        return list(dict.fromkeys(self.draw_of_row or ()))
+
+    def with_frame(self, frame: pd.DataFrame) -> SamplePaths:
+        """The same metadata over new values (same rows, e.g. scaled by a factor)."""
+        return replace(self, frame=frame)
+
+
+def unwrap(paths: SamplePaths | pd.DataFrame) -> tuple[pd.DataFrame, SamplePaths]:
+    """``(frame, paths)`` for either form; a bare DataFrame gets empty metadata."""
+    if isinstance(paths, SamplePaths):
+        return paths.frame, paths
+    return paths, SamplePaths(paths)
 
 
 class Forecaster(Protocol):

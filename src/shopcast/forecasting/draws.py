@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import ModelError, ParameterError
-from shopcast.forecasting.base import check_monthly, check_sampling, future_months, paths_frame
+from shopcast.forecasting.base import (
+    SamplePaths,
+    check_monthly,
+    check_sampling,
+    future_months,
+    paths_frame,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +28,7 @@ def forecast_over_draws(
     n_samples: int = 1000,
     seed: int = 0,
     n_histories: int = 100,
-) -> pd.DataFrame:
+) -> SamplePaths:
     """Forecast from several reconstructed histories and pool the paths.
 
     The monthly GMV history is itself uncertain (reconstructed from mixed-frequency anchors), so
@@ -48,12 +54,11 @@ def forecast_over_draws(
             K = 20 and 0.05 with K = 100 (about 8 s with Prophet on 2 cores).
 
     Returns:
-        DataFrame with ``n_samples`` rows (index ``sample``) and one column per month: the history
-        months of ``draws`` then ``horizon`` future months. ``attrs["last_actual"]`` is the last
-        history month and ``attrs["draw_rows"]`` the labels of the draws used, in the order of
-        the rows (each draw's paths are contiguous); ``attrs["draw_of_row"]`` gives, for every
-        row, the label of its history draw (goal probabilities use it for a cluster-robust
-        Monte-Carlo error).
+        :class:`SamplePaths` whose frame has ``n_samples`` rows (index ``sample``) and one column
+        per month: the history months of ``draws`` then ``horizon`` future months;
+        ``last_actual`` is the last history month, and ``draw_of_row`` gives, for every row, the
+        label of its history draw (each draw's paths are contiguous; goal probabilities use it
+        for a cluster-robust Monte-Carlo error).
 
     Raises:
         ParameterError: for a bad ``n_histories``, ``horizon`` or ``n_samples``.
@@ -86,9 +91,9 @@ def forecast_over_draws(
         paths = model.sample_paths(horizon, int(count), int(child_seed))
         block = np.hstack([np.tile(values[row], (int(count), 1)), paths.to_numpy()])
         blocks.append(block)
-    out = paths_frame(np.vstack(blocks), months.append(future))
-    out.attrs["last_actual"] = months[-1]
     labels = np.asarray(draws.index)[chosen]
-    out.attrs["draw_rows"] = labels.tolist()
-    out.attrs["draw_of_row"] = np.repeat(labels, counts).tolist()
-    return out
+    return SamplePaths(
+        paths_frame(np.vstack(blocks), months.append(future)),
+        last_actual=months[-1],
+        draw_of_row=tuple(np.repeat(labels, counts).tolist()),
+    )

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from shopcast.exceptions import ModelError, ParameterError
+from shopcast.forecasting.backtest import rolling_origin
 from shopcast.forecasting.base import check_monthly, require_fitted
 from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
 from shopcast.forecasting.ensemble import (
@@ -80,13 +81,11 @@ def select_model(
 
     Returns:
         dict with ``chosen`` (name), ``scores`` (the backtest summary, one row per model),
-        ``table`` (the long backtest table) and ``reason`` (a sentence).
+        ``backtest`` (the :class:`~shopcast.forecasting.backtest.Backtest`) and ``reason``.
 
     Raises:
         ModelError: when the series is too short for even one origin.
     """
-    from shopcast.forecasting.backtest import rolling_origin, summarize
-
     metrics = ("mase", "smape", "mape", "coverage_80")
     if metric not in metrics:
         raise ParameterError("metric", metric, ", ".join(f'"{m}"' for m in metrics))
@@ -111,7 +110,7 @@ def select_model(
             return combine_paths([paths[name] for name in members], ensemble_method, seed)
 
         combos["ensemble"] = combine
-    table = rolling_origin(
+    backtest = rolling_origin(
         y,
         candidates,
         horizon=horizon,
@@ -124,16 +123,13 @@ def select_model(
         combinations=combos,
         skip_failures=True,
     )
-    skipped = table.attrs.get("skipped", {})
-    lost = [name for name in members if name in skipped]
+    lost = [name for name in members if name in backtest.skipped]
     if combos and lost:
         # a member that failed at some origin is dropped from every origin; so is the ensemble
         # built from it, which could not be refitted as scored
-        attrs = dict(table.attrs)
-        table = table[table["model"] != "ensemble"].reset_index(drop=True)
-        table.attrs.update(attrs)
-        table.attrs["skipped"] = {**skipped, "ensemble": f"ensemble: without {lost[0]}"}
-    scores = summarize(table)
+        backtest = backtest.without("ensemble", f"ensemble: without {lost[0]}")
+    table = backtest.table
+    scores = backtest.summary()
     key = (scores[metric] - 0.8).abs() if metric == "coverage_80" else scores[metric]
     order = list(candidates) + list(combos)
     key = key.reindex([n for n in order if n in key.index]).dropna()
@@ -169,7 +165,7 @@ def select_model(
             f"{default} kept ({score(default)} over {origins}): the best, {best} "
             f"({score(best)}), is not better by the {margin:.0%} margin a switch needs"
         )
-    return {"chosen": chosen, "scores": scores, "table": table, "reason": reason}
+    return {"chosen": chosen, "scores": scores, "backtest": backtest, "reason": reason}
 
 
 class AutoForecaster:
@@ -237,7 +233,7 @@ class AutoForecaster:
                 margin=self.margin,
             )
             chosen, reason = sel["chosen"], sel["reason"]
-            self.scores_, self.backtest_ = sel["scores"], sel["table"]
+            self.scores_, self.backtest_ = sel["scores"], sel["backtest"].table
         except ModelError as exc:
             chosen, model = self._fallback_fit(y, candidates, with_ensemble)
             reason = f"{chosen} by default: the series cannot be backtested ({exc})"

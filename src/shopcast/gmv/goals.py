@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from shopcast.exceptions import ParameterError
+from shopcast.forecasting.base import SamplePaths, unwrap
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -41,7 +42,9 @@ def as_month(value: object, name: str) -> pd.Timestamp:
     return stamp.to_period("M").to_timestamp()
 
 
-def month_columns(paths: pd.DataFrame) -> pd.DatetimeIndex:
+def month_columns(paths: SamplePaths | pd.DataFrame) -> pd.DatetimeIndex:
+    """The paths' months as a DatetimeIndex, or a ParameterError for anything else."""
+    paths = unwrap(paths)[0] if isinstance(paths, SamplePaths) else paths
     if not isinstance(paths, pd.DataFrame) or paths.empty:
         raise ParameterError(
             "paths",
@@ -75,13 +78,16 @@ def _window_mask(
     return np.asarray(months.isin(wanted))
 
 
-def path_quantiles(paths: pd.DataFrame, quantiles: tuple[float, ...] = QUANTILES) -> pd.DataFrame:
+def path_quantiles(
+    paths: SamplePaths | pd.DataFrame, quantiles: tuple[float, ...] = QUANTILES
+) -> pd.DataFrame:
     """Per-month quantiles of sample paths.
 
     Returns:
         DataFrame indexed by month with columns ``p10``, ``p50``, ``p90`` (for the default
         quantiles; ``p<100*q>`` in general) and ``mean``, USD per month.
     """
+    paths = unwrap(paths)[0]
     months = month_columns(paths)
     values = paths.to_numpy(dtype=float)
     out = pd.DataFrame(
@@ -96,7 +102,7 @@ def path_quantiles(paths: pd.DataFrame, quantiles: tuple[float, ...] = QUANTILES
 # goal probabilities
 
 
-def window_total(paths: pd.DataFrame, start: object, end: object) -> pd.Series:
+def window_total(paths: SamplePaths | pd.DataFrame, start: object, end: object) -> pd.Series:
     """Total of the months ``start``..``end`` (inclusive), per sample.
 
     Args:
@@ -110,6 +116,7 @@ def window_total(paths: pd.DataFrame, start: object, end: object) -> pd.Series:
     Raises:
         ParameterError: when a month of the window is not among the paths' columns.
     """
+    paths = unwrap(paths)[0]
     mask = _window_mask(paths, start, end)
     return pd.Series(
         paths.to_numpy(dtype=float)[:, mask].sum(axis=1), index=paths.index, name="window_total"
@@ -123,10 +130,10 @@ class GoalResult:
     Attributes:
         probability: share of samples whose window total reaches the target (``>=``).
         probability_se: its Monte-Carlo standard error; it measures sampling noise only, not
-            model error. ``sqrt(p(1-p)/n)`` for independent samples; when ``paths.attrs`` has
-            ``"draw_of_row"`` (set by ``forecast_over_draws``: rows that share a history draw
-            are not independent) it is the cluster-robust standard error over history draws,
-            usually several times larger.
+            model error. ``sqrt(p(1-p)/n)`` for independent samples; for
+            :class:`~shopcast.forecasting.base.SamplePaths` with ``draw_of_row`` (from
+            ``forecast_over_draws``: rows that share a history draw are not independent) it is
+            the cluster-robust standard error over history draws, usually several times larger.
         p10, p50, p90: quantiles of the window total (USD).
         mean_total: mean window total (USD).
         target: the target in USD (for a multiple goal, the median of the per-sample targets).
@@ -219,7 +226,9 @@ def _goal_result(
     )
 
 
-def absolute_goal(paths: pd.DataFrame, start: object, end: object, target: float) -> GoalResult:
+def absolute_goal(
+    paths: SamplePaths | pd.DataFrame, start: object, end: object, target: float
+) -> GoalResult:
     """Probability that the window total reaches a fixed target.
 
     Args:
@@ -231,6 +240,7 @@ def absolute_goal(paths: pd.DataFrame, start: object, end: object, target: float
     Returns:
         A :class:`GoalResult`.
     """
+    paths, meta = unwrap(paths)
     if not isinstance(target, (int, float, np.number)) or not np.isfinite(target):
         raise ParameterError("target", target, "a finite amount in USD")
     totals = window_total(paths, start, end)
@@ -241,12 +251,17 @@ def absolute_goal(paths: pd.DataFrame, start: object, end: object, target: float
         targets,
         (lo, hi),
         f"total {lo:%Y-%m}..{hi:%Y-%m} >= {target / 1e9:,.2f} B USD",
-        paths.attrs.get("draw_of_row"),
+        meta.draw_of_row,
     )
 
 
 def multiple_goal(
-    paths: pd.DataFrame, start: object, end: object, k: float, base_start: object, base_end: object
+    paths: SamplePaths | pd.DataFrame,
+    start: object,
+    end: object,
+    k: float,
+    base_start: object,
+    base_end: object,
 ) -> GoalResult:
     """Probability that the window total reaches ``k`` times a base window's total.
 
@@ -265,6 +280,7 @@ def multiple_goal(
     Returns:
         A :class:`GoalResult` whose ``targets`` vary by sample and whose ``target`` is their median.
     """
+    paths, meta = unwrap(paths)
     if not isinstance(k, (int, float, np.number)) or not k > 0:
         raise ParameterError("k", k, "a multiple > 0 (e.g. 4 for quadruple)")
     totals = window_total(paths, start, end)
@@ -277,7 +293,7 @@ def multiple_goal(
         targets,
         (lo, hi),
         f"total {lo:%Y-%m}..{hi:%Y-%m} >= {k:g} x total {blo:%Y-%m}..{bhi:%Y-%m}",
-        paths.attrs.get("draw_of_row"),
+        meta.draw_of_row,
     )
 
 
@@ -390,7 +406,7 @@ def growth_comparison(
     return out
 
 
-def gap_table(paths: pd.DataFrame, required: pd.DataFrame) -> pd.DataFrame:
+def gap_table(paths: SamplePaths | pd.DataFrame, required: pd.DataFrame) -> pd.DataFrame:
     """Forecast against the required path, month by month.
 
     Args:
@@ -403,6 +419,7 @@ def gap_table(paths: pd.DataFrame, required: pd.DataFrame) -> pd.DataFrame:
         (``p50 - required``; negative = behind), ``cumulative_gap`` (running sum of ``gap``) and
         ``prob_above_required`` (share of samples at or above the required value that month).
     """
+    paths = unwrap(paths)[0]
     if "required" not in getattr(required, "columns", []):
         raise ParameterError(
             "required",
@@ -453,7 +470,9 @@ class TimeToGoal:
     annual_target: float
 
 
-def time_to_goal(paths: pd.DataFrame, annual_target: float, window: int = 12) -> TimeToGoal:
+def time_to_goal(
+    paths: SamplePaths | pd.DataFrame, annual_target: float, window: int = 12
+) -> TimeToGoal:
     """First month at which the trailing-``window``-month total reaches ``annual_target``.
 
     Args:
@@ -465,6 +484,7 @@ def time_to_goal(paths: pd.DataFrame, annual_target: float, window: int = 12) ->
     Returns:
         A :class:`TimeToGoal`.
     """
+    paths = unwrap(paths)[0]
     months = month_columns(paths)
     if not months.equals(pd.date_range(months[0], periods=len(months), freq="MS")):
         raise ParameterError("paths.columns", "gaps or unsorted months", "consecutive month starts")

@@ -18,7 +18,7 @@ reported, including when the forecaster does not beat them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import pandas as pd
 from shopcast.config import resolve_project_path
 from shopcast.exceptions import DataError, ParameterError
 from shopcast.forecasting import backtest
+from shopcast.forecasting.base import SamplePaths
 from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
 from shopcast.forecasting.draws import forecast_over_draws
 from shopcast.forecasting.ensemble import ensemble_factory, ensemble_members
@@ -112,7 +113,7 @@ def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict
     }
 
 
-@dataclass
+@dataclass(frozen=True)
 class GoalForecast:
     """Everything the goal report shows. DataFrames are documented where they are made.
 
@@ -122,7 +123,7 @@ class GoalForecast:
         draws: history draws (rows) by month.
         anchors: the anchors table (reconstructed history) or None.
         residuals: each anchor against the reconstruction (or None).
-        paths: full sample paths (history draw + forecast), rows = samples.
+        paths: full sample paths (history draw + forecast) with their history draws and kind.
         last_actual: the last history month.
         model_name: the model that produced the forecast; ``model_reason``: why.
         selection: backtest scores of the candidates when ``model="auto"`` (else empty).
@@ -133,6 +134,8 @@ class GoalForecast:
         gap: month-by-month gap table (P50 forecast vs required).
         time_to_goal: :class:`shopcast.gmv.goals.TimeToGoal` for the annual target.
         backtest_summary: MASE, sMAPE, MAPE and interval coverage per model.
+        selection_description: what the model-choice backtest covered, in words ("" unless auto).
+        backtest_description: what the backtest against the baselines covered, in words.
         notes: sentences for the caveats (choices made automatically).
     """
 
@@ -141,7 +144,7 @@ class GoalForecast:
     draws: pd.DataFrame
     anchors: pd.DataFrame | None
     residuals: pd.DataFrame | None
-    paths: pd.DataFrame
+    paths: SamplePaths
     last_actual: pd.Timestamp
     model_name: str
     model_reason: str
@@ -154,6 +157,8 @@ class GoalForecast:
     gap: pd.DataFrame | None
     time_to_goal: goals.TimeToGoal
     backtest_summary: pd.DataFrame
+    selection_description: str
+    backtest_description: str
     notes: list[str] = field(default_factory=list)
 
 
@@ -275,11 +280,12 @@ def run_goal_forecast(
         )
 
     factories = forecaster_factories(settings, history)
-    selection = pd.DataFrame()
+    selection, selection_description = pd.DataFrame(), ""
     if settings.model == "auto":
         chosen = select_model(history, factories, seed=seed, members=GOAL_ENSEMBLE)
         name, reason = chosen["chosen"], chosen["reason"]
         selection = chosen["scores"]
+        selection_description = chosen["backtest"].description
         factory = _factory_for(name, factories)
     elif settings.model == "ensemble":
         members = " and ".join(ensemble_members(factories, GOAL_ENSEMBLE))
@@ -297,7 +303,7 @@ def run_goal_forecast(
         seed=seed,
         n_histories=min(n_histories, len(draws)),
     )
-    paths.attrs["history_kind"] = kind  # so that charts name the history correctly
+    paths = replace(paths, history_kind=kind)  # so that charts name the history correctly
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
     multiple = goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end)
 
@@ -338,7 +344,7 @@ def run_goal_forecast(
             f"on {bt_initial} months ({BACKTEST_INITIAL} when the history allows); its scores "
             "are rough."
         )
-    table = backtest.rolling_origin(
+    evaluation = backtest.rolling_origin(
         history,
         models,
         horizon=bt_horizon,
@@ -347,7 +353,7 @@ def run_goal_forecast(
         seed=seed,
         skip_failures=True,
     )
-    summary = backtest.summarize(table)
+    summary = evaluation.summary()
     fitted = factory().fit(history)
     notes.extend(getattr(fitted, "notes_", []) or [])
     return GoalForecast(
@@ -369,6 +375,8 @@ def run_goal_forecast(
         gap,
         ttg,
         summary,
+        selection_description,
+        evaluation.description,
         notes,
     )
 

@@ -17,12 +17,11 @@ platform; it comes from assumed dynamics, so the results are scenarios, not esti
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import ParameterError
+from shopcast.forecasting.base import SamplePaths, unwrap
 from shopcast.gmv import goals
 
 TRADEOFF_COLUMNS = (
@@ -39,16 +38,17 @@ TRADEOFF_COLUMNS = (
 )  # fmt: skip
 
 
-def _last_actual(paths: pd.DataFrame) -> pd.Timestamp:
-    goals.month_columns(paths)  # the same checks as every goal function
-    if paths.attrs.get("last_actual") is None:
+def _last_actual(paths: SamplePaths | pd.DataFrame) -> pd.Timestamp:
+    frame, meta = unwrap(paths)
+    goals.month_columns(frame)  # the same checks as every goal function
+    if meta.last_actual is None:
         raise ParameterError(
-            "paths.attrs['last_actual']",
+            "paths.last_actual",
             None,
-            "the last history month, as set by forecast_over_draws (full sample paths); the "
+            "the last history month, as set by forecast_over_draws (full SamplePaths); the "
             "threshold applies to forecast months only",
         )
-    return goals.as_month(paths.attrs["last_actual"], "paths.attrs['last_actual']")
+    return goals.as_month(meta.last_actual, "paths.last_actual")
 
 
 def _factor_values(factor: pd.Series | float) -> np.ndarray:
@@ -111,8 +111,8 @@ def _check_start(
 
 
 def paths_under_threshold(
-    paths: pd.DataFrame, factor: pd.Series | float, start_month: object = None
-) -> pd.DataFrame:
+    paths: SamplePaths, factor: pd.Series | float, start_month: object = None
+) -> SamplePaths:
     """Sample paths with a threshold's "GMV kept" factor applied to the forecast months.
 
     Month ``m`` of the factor (``m = 1..M``) multiplies the ``m``-th month from ``start_month``;
@@ -121,7 +121,7 @@ def paths_under_threshold(
 
     Args:
         paths: full sample paths (rows = samples, columns = month-start Timestamps, USD per
-            month) with ``attrs["last_actual"]`` the last history month, as returned by
+            month) with ``last_actual`` the last history month, as returned by
             :func:`shopcast.forecasting.draws.forecast_over_draws`.
         factor: one threshold's column of :func:`gmv_kept_factor` (indexed by
             month number 1..M), or a number for a constant factor.
@@ -129,24 +129,23 @@ def paths_under_threshold(
             the first forecast month.
 
     Returns:
-        A new DataFrame like ``paths``, with the same ``attrs`` (so ``draw_of_row`` still gives
-        clustered standard errors in :mod:`shopcast.gmv.goals`) plus ``attrs["threshold_start"]``.
+        New :class:`SamplePaths` with the same metadata (so ``draw_of_row`` still gives
+        clustered standard errors in :mod:`shopcast.gmv.goals`).
 
     Raises:
-        ParameterError: paths without ``attrs["last_actual"]``; a factor that is not indexed
+        ParameterError: paths without ``last_actual``; a factor that is not indexed
             1..M or has negative or non-finite values; ``start_month`` outside the forecast.
     """
     last = _last_actual(paths)
+    frame, meta = unwrap(paths)
     values = _factor_values(factor)
-    months = pd.DatetimeIndex(pd.to_datetime(paths.columns))
+    months = pd.DatetimeIndex(pd.to_datetime(frame.columns))
     start = _check_start(start_month, last, months)
     applied = _applied_factor(months, last, start, values)
     out = pd.DataFrame(
-        paths.to_numpy(dtype=float) * applied, index=paths.index, columns=paths.columns
+        frame.to_numpy(dtype=float) * applied, index=frame.index, columns=frame.columns
     )
-    out.attrs = copy.deepcopy(paths.attrs)
-    out.attrs["threshold_start"] = start
-    return out
+    return meta.with_frame(out)
 
 
 def _paired_change(
@@ -194,7 +193,7 @@ def _match_thresholds(factors: pd.DataFrame, sweep: pd.DataFrame) -> None:
 
 
 def threshold_tradeoff(
-    paths: pd.DataFrame,
+    paths: SamplePaths,
     factors: pd.DataFrame,
     sweep: pd.DataFrame,
     goal_start: object,
@@ -213,7 +212,7 @@ def threshold_tradeoff(
     between rows come from the factor alone.
 
     Args:
-        paths: full sample paths with ``attrs["last_actual"]`` (see :func:`paths_under_threshold`).
+        paths: full sample paths with ``last_actual`` (see :func:`paths_under_threshold`).
         factors: :func:`gmv_kept_factor` (index month 1..M, one column per
             threshold, relative to no threshold).
         sweep: :func:`shopcast.sellers.thresholds.threshold_sweep` over the same thresholds.
@@ -234,7 +233,7 @@ def threshold_tradeoff(
           (1 for months before ``start_month``; NaN when the window has no forecast month);
         - ``probability_absolute``, ``probability_absolute_se``: probability that the window total
           reaches ``target`` and its Monte-Carlo standard error (cluster-robust over history
-          draws when ``paths.attrs["draw_of_row"]`` is set);
+          draws when ``paths.draw_of_row`` is set);
         - ``change_absolute``, ``change_absolute_se``: change of that probability against the
           paths with no threshold, and its paired standard error (the same paths are scored
           twice, so it is far smaller than ``probability_absolute_se``);
@@ -252,12 +251,13 @@ def threshold_tradeoff(
     """
     _match_thresholds(factors, sweep)
     last = _last_actual(paths)
-    months = pd.DatetimeIndex(pd.to_datetime(paths.columns))
+    frame, meta = unwrap(paths)
+    months = pd.DatetimeIndex(pd.to_datetime(frame.columns))
     start = _check_start(start_month, last, months)
     lo, hi = goals.as_month(goal_start, "goal_start"), goals.as_month(goal_end, "goal_end")
     in_window = (months >= lo) & (months <= hi) & (months > last)
     cols = np.asarray(factors.columns, dtype=float)
-    clusters = paths.attrs.get("draw_of_row")
+    clusters = meta.draw_of_row
     ref_abs = goals.absolute_goal(paths, goal_start, goal_end, target)
     ref_mult = goals.multiple_goal(paths, goal_start, goal_end, multiple, base_start, base_end)
     rows = []
