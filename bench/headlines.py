@@ -1,5 +1,4 @@
-"""Record, or compare, every default scenario's headline values (the proof that a change moved no
-number).
+"""Record, or compare, every default scenario's headline values: proof a change moved no number.
 
 Runs ``shopcast batch --force`` into a fresh reports folder (so no cached fit is reused) and reads
 each scenario's ``run.json`` headline values.

@@ -47,7 +47,9 @@ def code_digest() -> str:
 
 
 def resolve_project_path(path: str | Path) -> Path:
-    """A path as given when absolute, else relative to the project root (notebooks run from
-    ``notebooks/``, the command line from anywhere: both mean the same file)."""
+    """A path as given when absolute, else relative to the project root.
+
+    Notebooks run from ``notebooks/`` and the command line from anywhere: both mean one file.
+    """
     p = Path(path)
     return p if p.is_absolute() else PROJ_ROOT / p

@@ -34,6 +34,5 @@ def p10_p90(low: Any, high: Any, fmt: Any) -> str:
 
 
 def usd_short(x: float) -> str:
-    """A dollar label to three significant figures (``$10k``, ``$2.5M``): seller sizes,
-    thresholds."""
+    """A dollar label to three significant figures (``$10k``, ``$2.5M``): sizes, thresholds."""
     return usd(x, ".3g")

@@ -1,0 +1,1 @@
+"""Charts: functions that return matplotlib Figures, themed alike (see :mod:`.theme`)."""

@@ -9,34 +9,28 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
+from shopcast.charts.theme import (
+    FORECAST_COLOR,
+    GOAL_COLOR,
+    HISTORY_COLOR,
+    REQUIRED_COLOR,
+    new_figure,
+    themed,
+    usd_tick,
+)
 from shopcast.forecasting.base import SamplePaths, unwrap
 from shopcast.gmv.goals import GoalResult, TimeToGoal, path_quantiles
 
 BILLION = 1e9
 AVG_DAYS_PER_MONTH = 365.25 / 12
-HISTORY_COLOR, FORECAST_COLOR, GOAL_COLOR, REQUIRED_COLOR = (
-    "#4c72b0",
-    "#dd8452",
-    "#c44e52",
-    "#55a868",
-)
 KIND_MARKERS = {"estimate": "o", "lower_bound": "^", "upper_bound": "v"}
 KIND_WORDS = {"estimate": "estimate", "lower_bound": "lower bound", "upper_bound": "upper bound"}
 #: P90 / P10 of the window totals above which their histogram switches to a log axis.
 LOG_SPREAD = 10.0
-
-
-def _usd_tick(value: float, _pos: object = None) -> str:
-    """A short dollar tick label (``$500M``, ``$5B``, ``$20B``, ``$1T``), escaped for mathtext."""
-    if value <= 0:
-        return "\\$0"
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if value >= size * (1 - 1e-9):
-            return f"\\${value / size:g}{suffix}"
-    return f"\\${value:g}"
 
 
 def _billions(ax, axis: str = "y", decimals: int = 1) -> None:
@@ -104,6 +98,7 @@ def draw_goal_line(ax, goal: float, goal_window: tuple[object, object], **style)
     return goal / n
 
 
+@themed
 def fan_chart(
     paths: SamplePaths | pd.DataFrame,
     last_actual: object | None = None,
@@ -146,7 +141,7 @@ def fan_chart(
     if last_actual is None:
         last_actual = meta.last_actual
     kind = meta.history_kind  # "observed" for a user's own series
-    fig = Figure(figsize=(12, 5.5), layout="constrained")
+    fig = new_figure(12, 5.5)
     ax = fig.add_subplot()
     # a slice of the forecast months alone: no history to draw then
     if last_actual is not None and q.index.min() < pd.Timestamp(last_actual):
@@ -238,7 +233,7 @@ def fan_chart(
     if log_y:
         ax.set_yscale("log")
         # decades labelled $100M, $1B, $10B ... (fixed decimals of billions read $100,000.00B)
-        ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        ax.yaxis.set_major_formatter(FuncFormatter(usd_tick))
         ax.yaxis.set_minor_formatter(NullFormatter())
     else:
         if ymax is None:
@@ -271,6 +266,7 @@ def fan_chart(
     return fig
 
 
+@themed
 def window_total_chart(
     result: GoalResult, title: str | None = None, bins: int = 50, log_x: bool | None = None
 ) -> Figure:
@@ -285,7 +281,7 @@ def window_total_chart(
             squeezes most paths into one bar beside a long tail; totals at or below zero cannot
             be drawn on it and are counted in a note.
     """
-    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    fig = new_figure(9, 4.5)
     ax = fig.add_subplot()
     totals = result.totals.to_numpy(dtype=float)
     positive = totals[totals > 0]
@@ -295,8 +291,15 @@ def window_total_chart(
     log_x = bool(log_x) and len(np.unique(positive)) > 1
     if log_x:
         edges = np.geomspace(positive.min(), positive.max(), bins + 1)
-        ax.hist(
-            positive, bins=edges, color=FORECAST_COLOR, alpha=0.7, label="window total per path"
+        sns.histplot(
+            x=positive,
+            bins=edges,
+            color=FORECAST_COLOR,
+            alpha=0.7,
+            ax=ax,
+            label="window total per path",
+            edgecolor="white",
+            linewidth=0.3,
         )
         ax.set_xscale("log")
         dropped = len(totals) - len(positive)
@@ -312,7 +315,16 @@ def window_total_chart(
                 color="grey",
             )
     else:
-        ax.hist(totals, bins=bins, color=FORECAST_COLOR, alpha=0.7, label="window total per path")
+        sns.histplot(
+            x=totals,
+            bins=bins,
+            color=FORECAST_COLOR,
+            alpha=0.7,
+            ax=ax,
+            label="window total per path",
+            edgecolor="white",
+            linewidth=0.3,
+        )
     targets = result.targets.to_numpy()
     if np.ptp(targets) > 0:
         lo, hi = np.quantile(targets, (0.1, 0.9))
@@ -339,7 +351,7 @@ def window_total_chart(
     xlabel = f"total GMV {result.window[0]:%b %Y}-{result.window[1]:%b %Y}"
     if log_x:
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        ax.xaxis.set_major_formatter(FuncFormatter(usd_tick))
         ax.xaxis.set_minor_formatter(NullFormatter())
         xlabel += " (log scale)"
     else:
@@ -358,9 +370,10 @@ def window_total_chart(
     return fig
 
 
+@themed
 def time_to_goal_chart(result: TimeToGoal, title: str | None = None) -> Figure:
     """Probability that the trailing-12-month GMV has reached the annual target, by month."""
-    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    fig = new_figure(9, 4.5)
     ax = fig.add_subplot()
     bm = result.by_month
     ax.step(

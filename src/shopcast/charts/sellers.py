@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from shopcast.charts.theme import ABSOLUTE_COLOR, INTEREST_COLOR, themed
 from shopcast.formatting import usd_short
 from shopcast.sellers.model import SizeModel
 
-_SELLERS, _GMV = "#1f77b4", "#d62728"
+_SELLERS, _GMV = ABSOLUTE_COLOR, INTEREST_COLOR
 _usd_axis = FuncFormatter(lambda x, _pos: usd_short(x))
 
 
@@ -24,6 +25,7 @@ def _interest_row(sweep: pd.DataFrame, threshold: float | None) -> pd.Series | N
     return hit.iloc[0] if len(hit) else None
 
 
+@themed
 def plot_threshold_survival(
     sweep: pd.DataFrame, threshold_of_interest: float | None = None
 ) -> Figure:
@@ -35,7 +37,8 @@ def plot_threshold_survival(
         threshold_of_interest: marked with a vertical line and named in the title.
     """
     s = sweep[sweep["threshold"] > 0]
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig = Figure(figsize=(8, 4.8))
+    ax = fig.add_subplot()
     for col, colour, name in (
         ("share_sellers_staying", _SELLERS, "Sellers staying"),
         ("share_gmv_kept", _GMV, "GMV kept"),
@@ -80,6 +83,7 @@ def plot_threshold_survival(
     return fig
 
 
+@themed
 def plot_fit_diagnostics(models: SizeModel | Mapping[str, SizeModel]) -> Figure:
     """Fitted against published values, one row per point: the ratio fitted / observed.
 
@@ -92,7 +96,8 @@ def plot_fit_diagnostics(models: SizeModel | Mapping[str, SizeModel]) -> Figure:
     table = first.fit_table_
     table = table[table["fitted"].notna()]
     labels = list(table["label"])
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) + 1.6))
+    fig = Figure(figsize=(9, 0.45 * len(labels) + 1.6))
+    ax = fig.add_subplot()
     y = np.arange(len(labels))
     offsets = np.linspace(-0.2, 0.2, len(models)) if len(models) > 1 else [0.0]
     for off, (name, m) in zip(offsets, models.items(), strict=True):
@@ -126,6 +131,7 @@ def plot_fit_diagnostics(models: SizeModel | Mapping[str, SizeModel]) -> Figure:
     return fig
 
 
+@themed
 def plot_cohort_paths(
     simulation: pd.DataFrame, threshold_of_interest: float | None = None
 ) -> Figure:
@@ -135,9 +141,10 @@ def plot_cohort_paths(
         simulation: output of :func:`shopcast.sellers.thresholds.simulate_cohorts`.
         threshold_of_interest: drawn thicker and named in the title.
     """
-    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    ax_g, ax_s = fig.subplots(1, 2)
     thresholds = sorted(simulation["threshold"].unique())
-    cmap = plt.get_cmap("viridis")
+    cmap = mpl.colormaps["viridis"]
     for i, thr in enumerate(thresholds):
         d = simulation[simulation["threshold"] == thr]
         bold = threshold_of_interest is not None and np.isclose(thr, threshold_of_interest)

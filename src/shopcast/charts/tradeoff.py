@@ -15,12 +15,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from shopcast.charts.goal import draw_goal_line, goal_window_months
+from shopcast.charts.theme import (
+    ABSOLUTE_COLOR,
+    FORECAST_COLOR,
+    HISTORY_COLOR,
+    INTEREST_COLOR,
+    MULTIPLE_COLOR,
+    new_figure,
+    themed,
+)
 from shopcast.forecasting.base import SamplePaths, unwrap
 from shopcast.formatting import usd_short
 from shopcast.gmv.goals import path_quantiles
 
-ABSOLUTE_COLOR, MULTIPLE_COLOR, INTEREST_COLOR = "#4c72b0", "#dd8452", "#c44e52"
-HISTORY_COLOR, FORECAST_COLOR = "#4c72b0", "#dd8452"
 #: Error bars span this many Monte-Carlo standard errors either side (about 95%).
 SE_MULTIPLIER = 1.96
 #: The multiple goal's points are drawn this factor to the side, so the two series' bars do not
@@ -44,6 +51,7 @@ def threshold_label(threshold: float) -> str:
     return "no threshold" if threshold <= 0 else usd_short(threshold)
 
 
+@themed
 def tradeoff_chart(
     table: pd.DataFrame,
     threshold_of_interest: float | None = None,
@@ -67,7 +75,7 @@ def tradeoff_chart(
     """
     t = table.sort_values("threshold")
     x = t["share_sellers_staying"].to_numpy(dtype=float)
-    fig = Figure(figsize=(10, 5.5), layout="constrained")
+    fig = new_figure(10, 5.5)
     ax = fig.add_subplot()
     for prob, colour, label, marker, ls, dodge in (
         ("probability_absolute", ABSOLUTE_COLOR, absolute_label, "o", "-", 1.0),
@@ -150,6 +158,7 @@ def tradeoff_chart(
     return fig
 
 
+@themed
 def threshold_paths_chart(
     paths: SamplePaths,
     adjusted: SamplePaths,
@@ -184,7 +193,7 @@ def threshold_paths_chart(
         q0, q1 = q0[q0.index <= pd.Timestamp(end)], q1[q1.index <= pd.Timestamp(end)]
     cut = pd.Timestamp(last) if last is not None else q0.index[0]
     hist, f0, f1 = q0[q0.index <= cut], q0[q0.index >= cut], q1[q1.index >= cut]
-    fig = Figure(figsize=(12, 5.5), layout="constrained")
+    fig = new_figure(12, 5.5)
     ax = fig.add_subplot()
     ax.fill_between(hist.index, hist["p10"], hist["p90"], color=HISTORY_COLOR, alpha=0.15)
     ax.plot(hist.index, hist["p50"], color=HISTORY_COLOR, lw=2, label="history, median (P10-P90)")

@@ -71,12 +71,15 @@ def unwrap(paths: SamplePaths | pd.DataFrame) -> tuple[pd.DataFrame, SamplePaths
 
 
 class Forecaster(Protocol):
-    """What :func:`forecast_over_draws` and :mod:`shopcast.forecasting.backtest` need from a
-    model."""
+    """What the backtest, the selection and ``forecast_over_draws`` need from a model."""
 
-    def fit(self, y: pd.Series) -> Forecaster: ...
+    def fit(self, y: pd.Series) -> Forecaster:
+        """Fit on a monthly series (USD per month); returns the fitted model."""
+        ...
 
-    def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame: ...
+    def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame:
+        """``n_samples`` future paths of ``horizon`` months (rows samples, columns months)."""
+        ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,6 +132,7 @@ def future_months(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
 
 
 def check_sampling(horizon: object, n_samples: object) -> None:
+    """Refuse a horizon or a number of samples that is not a whole number >= 1."""
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
         raise ParameterError("horizon", horizon, "a whole number of months >= 1")
     if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
@@ -136,6 +140,7 @@ def check_sampling(horizon: object, n_samples: object) -> None:
 
 
 def paths_frame(values: np.ndarray, months: pd.DatetimeIndex) -> pd.DataFrame:
+    """Sample paths as a DataFrame: rows ``sample``, columns ``month``."""
     frame = pd.DataFrame(values, columns=months)
     frame.index.name = "sample"
     frame.columns.name = "month"
@@ -143,6 +148,7 @@ def paths_frame(values: np.ndarray, months: pd.DatetimeIndex) -> pd.DataFrame:
 
 
 def require_fitted(model: object, attribute: str = "y_") -> None:
+    """Refuse to use a model before ``fit`` (it has no ``attribute`` yet)."""
     if not hasattr(model, attribute):
         raise ModelError(f"{type(model).__name__} is not fitted yet; call .fit(y) first")
 
@@ -181,12 +187,14 @@ def silence_stan() -> None:
 
 
 def gaussian_or_bootstrap(errors: str) -> str:
+    """``errors`` when it names a way to draw innovations, else a ParameterError."""
     if errors not in ("gaussian", "bootstrap"):
         raise ParameterError("errors", errors, '"gaussian" or "bootstrap"')
     return errors
 
 
 def to_model_scale(y: pd.Series, log: bool, name: str) -> pd.Series:
+    """``log(y)`` for a log-scale model (refusing values <= 0), else ``y``."""
     if log:
         if (y <= 0).any():
             first = y.index[(y <= 0).to_numpy()][0]
@@ -199,6 +207,7 @@ def to_model_scale(y: pd.Series, log: bool, name: str) -> pd.Series:
 
 
 def from_model_scale(values: np.ndarray, log: bool) -> np.ndarray:
+    """Back from the model's scale to USD (the inverse of :func:`to_model_scale`)."""
     if log:
         return np.exp(values)
     return values

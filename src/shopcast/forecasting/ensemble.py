@@ -141,8 +141,11 @@ class EnsembleForecaster:
 def ensemble_members(
     candidates: dict[str, Any], members: tuple[str, ...] = ENSEMBLE_MEMBERS
 ) -> list[str]:
-    """The candidates that make up the ensemble: ``members`` (by default
-    :data:`ENSEMBLE_MEMBERS`) when at least two of them are candidates, else every candidate."""
+    """The candidates that make up the ensemble.
+
+    ``members`` (by default :data:`ENSEMBLE_MEMBERS`) when at least two of them are candidates,
+    else every candidate.
+    """
     chosen = [name for name in members if name in candidates]
     return chosen if len(chosen) >= 2 else list(candidates)
 

@@ -1,5 +1,4 @@
-"""The forecasters' names, declared once: parameter schemas, the pipeline and reports read them
-here.
+"""The forecasters' names, declared once: schemas, the pipeline and reports read them here.
 
 A name says the model and the scale it works on, so one name never means two things: ``drift``
 is a random walk with drift on levels, ``drift_log`` the same on log GMV (exponential growth).

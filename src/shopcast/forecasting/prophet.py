@@ -197,7 +197,7 @@ class ProphetForecaster:
             raise ParameterError("ad_growth", self.ad_growth, "a yearly growth rate > -1")
 
     def _ad_values(self, months: pd.DatetimeIndex) -> np.ndarray:
-        """log ad index for ``months`` (training or future), extended at ``ad_growth``."""
+        """Log ad index for ``months`` (training or future), extended at ``ad_growth``."""
         ad = check_monthly(self.ad_index, "ad_index")
         if (ad <= 0).any():
             raise ParameterError("ad_index", "non-positive values", "an index > 0 every month")

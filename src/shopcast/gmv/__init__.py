@@ -1,0 +1,1 @@
+"""The path to a GMV goal: regions, published anchors, history, goal arithmetic, the pipeline."""

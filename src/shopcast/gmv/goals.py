@@ -35,6 +35,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 
 
 def as_month(value: object, name: str) -> pd.Timestamp:
+    """The month start of ``value`` (``"2023-01"``, a date or a Timestamp), or a ParameterError."""
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:

@@ -248,9 +248,11 @@ def run_goal_forecast(
         coverage: region reconstructed from the anchors (ignored for a user's CSV).
         segment: segment of a user's CSV ('' sums all segments).
         goal_target_usd: absolute goal: the window total must reach this (USD).
-        goal_start, goal_end: the goal window's first and last month (ISO dates).
+        goal_start: the goal window's first month (ISO dates).
+        goal_end: the goal window's last month (ISO dates).
         goal_multiple: multiple goal: the window total must reach this times the base total.
-        base_start, base_end: the base window of the multiple goal.
+        base_start: first month of the base window of the multiple goal.
+        base_end: last month of the base window of the multiple goal.
         horizon_months: months forecast past the last history month.
         history_end: last month of the history ('' = the data's last month); see
             :func:`load_history`.

@@ -1,0 +1,1 @@
+"""Who stays: seller size distributions, entry-threshold sweeps and cohort dynamics."""

@@ -216,10 +216,12 @@ def threshold_tradeoff(
         factors: :func:`gmv_kept_factor` (index month 1..M, one column per
             threshold, relative to no threshold).
         sweep: :func:`shopcast.sellers.thresholds.threshold_sweep` over the same thresholds.
-        goal_start, goal_end: the goal window's first and last month.
+        goal_start: the goal window's first month.
+        goal_end: the goal window's last month.
         target: the absolute goal for the window (USD).
         multiple: the multiple goal (the window must reach this times the base window).
-        base_start, base_end: the base window of the multiple goal.
+        base_start: first month of the base window of the multiple goal.
+        base_end: last month of the base window of the multiple goal.
         start_month: the month the threshold takes effect; default the first forecast month.
 
     Returns:

@@ -42,9 +42,11 @@ class ProjectKernelSpecManager(KernelSpecManager):
     """Resolves every kernel name to the project's own interpreter."""
 
     def find_kernel_specs(self) -> dict[str, str]:
+        """One kernel: the project's."""
         return {KERNEL_NAME: ""}
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002 - one kernel
+        """The spec of the project's kernel, whatever name was asked for."""
         return KernelSpec(
             argv=kernel_argv(),
             display_name=KERNEL_DISPLAY_NAME,
