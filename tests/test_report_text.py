@@ -143,3 +143,41 @@ def test_goal_caveats_escape_every_dollar_of_the_notes_once(result):
     assert "Already escaped: \\$3.0B." in text  # not double-escaped into "\\\\$"
     assert "\\\\$" not in text
     assert BARE_DOLLAR.search(text) is None
+
+
+def test_goal_summary_table_shows_the_results_numbers(result):
+    from shopcast.charts.tables import goal_summary_table
+    from shopcast.formatting import usd as usd_label
+
+    html = goal_summary_table(result).to_html()
+    assert f"{result.absolute.probability:.0%}" in html
+    assert usd_label(result.absolute.p90) in html
+    assert usd_label(result.multiple.target) in html
+    assert "n_samples" not in html
+
+
+def test_gap_table_formats_money_and_months(result):
+    from shopcast.charts.tables import gap_table, growth_table
+    from shopcast.formatting import usd as usd_label
+
+    if result.gap is None:
+        pytest.skip("no required path in this configuration")
+    html = gap_table(result).to_html()
+    first = result.gap.index[0]
+    assert f"{first:%b %Y}" in html
+    assert usd_label(result.gap["required"].iloc[0]) in html
+    assert f"{result.growth_table.iloc[0, 0]:+.1%}" in growth_table(result).to_html()
+
+
+def test_time_to_goal_sentence_reads_the_distribution():
+    from types import SimpleNamespace
+
+    from shopcast.report_text import time_to_goal_sentence
+
+    ttg = SimpleNamespace(
+        p10=pd.Timestamp("2023-10-01"), p50=pd.Timestamp("2024-01-01"), p90=pd.NaT,
+        probability_never=0.27,
+    )  # fmt: skip
+    text = time_to_goal_sentence(ttg, 24)
+    assert "**January 2024**" in text and "P10 Oct 2023" in text
+    assert "P90 not within the horizon" in text and "24-month horizon: **27%**" in text

@@ -104,3 +104,18 @@ def goal_caveats(result: Any) -> str:
         ]
     items += [f"{note}" for note in result.notes]
     return "\n".join(f"- {_md_escape(item)}" for item in items)
+
+
+def time_to_goal_sentence(ttg: Any, horizon_months: int) -> str:
+    """When the trailing 12 months reach the goal: median, P10, P90 and P(never), in words."""
+
+    def month(value: Any, fmt: str, missing: str) -> str:
+        return missing if _missing(value) else f"{value:{fmt}}"
+
+    return (
+        f"Median month: **{month(ttg.p50, '%B %Y', 'not within the horizon')}**; "
+        f"P10 {month(ttg.p10, '%b %Y', '-')}, "
+        f"P90 {month(ttg.p90, '%b %Y', 'not within the horizon')}; "
+        f"probability of never within the {horizon_months}-month horizon: "
+        f"**{ttg.probability_never:.0%}**."
+    )
