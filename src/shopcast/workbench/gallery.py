@@ -206,7 +206,7 @@ def _comparison(scenarios: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         "rows": [
             {
                 "label": labels[n],
-                "values": [_shown(g.get("headline", {}).get(n)) for g in scenarios.values()],
+                "cells": [_shown(g.get("headline", {}).get(n)) for g in scenarios.values()],
             }
             for n in names
         ],

@@ -107,8 +107,10 @@ CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
 CSS_FORBIDDEN = re.compile(
     r"@import|image-set\(|expression\(|behavior\s*:|-moz-binding|javascript:", re.I
 )
-#: An event handler written into a start tag, however the tag's attributes are split.
+#: An event handler written into a start tag, however the tag's attributes are split (looked for
+#: in the tag's text with its quoted values blanked out, as a second reading of the attributes).
 RAW_HANDLER = re.compile(r"[\s/\"'`]on[a-z]+\s*=", re.I)
+QUOTED_VALUE = re.compile(r"=\s*\"[^\"]*\"|=\s*'[^']*'")
 HTTP_EQUIV_ALLOWED = {"content-type", "content-security-policy"}
 
 
@@ -168,7 +170,7 @@ class _Walk(HTMLParser):
         if tag in FORBIDDEN_ELEMENTS:
             self._refuse(f"{FORBIDDEN_ELEMENTS[tag]} (<{tag}>)")
             return
-        raw = self.get_starttag_text() or ""
+        raw = QUOTED_VALUE.sub('=""', self.get_starttag_text() or "")
         if RAW_HANDLER.search(raw):
             self._refuse(f"an event-handler attribute (<{tag}>)")
             return
@@ -230,6 +232,8 @@ def check_self_contained(page: str, relative_links: bool = False) -> None:
     walk = _Walk(relative_links)
     walk.feed(page)
     walk.close()
+    if walk.rawdata:  # e.g. a <style> never closed: its rest was never looked at
+        walk._refuse("markup left unparsed at the end of the page (an element never closed)")
     if walk.problem is not None:
         what, line = walk.problem
         near = page.splitlines()[line - 1] if line <= len(page.splitlines()) else ""
