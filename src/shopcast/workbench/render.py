@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import jinja2
-import markupsafe
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import strip_ansi
@@ -248,7 +247,7 @@ def fallback_html(record: dict[str, Any]) -> str:
         title=record.get("title", record["notebook"]),
         csp=CSP,
         css=CSS,
-        header=markupsafe.Markup(header_html(record)),
+        header=header_html(record),  # rendered by a template: already escaped
     )
 
 
