@@ -42,15 +42,20 @@ _MD_PUNCTUATION = re.compile(f"([{re.escape(string.punctuation)}])")
 
 
 def md_text(value: Any) -> str:
-    """Any string as literal Markdown text: every ASCII punctuation character backslash-escaped
-    (so ``<img ...>`` shows as text, ``[x](javascript:...)`` is no link, ``$`` starts no maths)
-    and line breaks folded into spaces (no new block can start)."""
+    """Any string as literal Markdown text.
+
+    Every ASCII punctuation character is backslash-escaped (so ``<img ...>`` shows as text,
+    ``[x](javascript:...)`` is no link, ``$`` starts no maths) and line breaks are folded into
+    spaces (no new block can start).
+    """
     return _MD_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def md_code(value: Any) -> str:
-    """Any string as a Markdown code span (a file name, say): the fence is longer than any run
-    of backticks inside, so the span cannot be closed early; its content is shown as text."""
+    """Any string as a Markdown code span (a file name, say), shown as text.
+
+    The fence is longer than any run of backticks inside, so the span cannot be closed early.
+    """
     text = " ".join(str(value).split())
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}"

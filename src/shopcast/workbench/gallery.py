@@ -88,8 +88,10 @@ def _shown(item: dict[str, Any] | None) -> str:
 
 
 def _link(run_dir: str) -> str:
-    """A relative link to a run's report: percent-encoded and starting with ``./``, so that no
-    folder name (``javascript:x``, ``//host``) can turn it into a script or another site."""
+    """A relative link to a run's report, percent-encoded and starting with ``./``.
+
+    No folder name (``javascript:x``, ``//host``) can turn it into a script or another site.
+    """
     return f"./{quote(run_dir)}/report.html"
 
 
@@ -262,8 +264,10 @@ def gallery_view(root: Path) -> dict[str, Any]:
 
 
 def render_index(root: Path) -> str:
-    """The gallery page for the runs under ``root``, checked like a report (no script, no
-    fetch; links only to its reports)."""
+    """The gallery page for the runs under ``root``.
+
+    It is checked like a report: no script, no fetch, links only to its reports.
+    """
     page = PAGES.get_template("gallery.html.j2").render(g=gallery_view(root))
     check_self_contained(page, relative_links=True)
     return page

@@ -73,8 +73,10 @@ def _shown(item: dict[str, Any]) -> str:
 
 
 def headline_band(name: str, heads: dict[str, dict[str, Any]]) -> str:
-    """``"P10-P90 $5.0B to $73.5B"`` for a value ``name`` published with ``name_p10`` and
-    ``name_p90`` ('' when either is missing)."""
+    """``"P10-P90 $5.0B to $73.5B"`` for ``name`` published with ``name_p10`` and ``name_p90``.
+
+    Returns '' when either is missing.
+    """
     low, high = heads.get(f"{name}_p10"), heads.get(f"{name}_p90")
     if not (low and high):
         return ""
@@ -125,8 +127,7 @@ def _banner(record: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def header_html(record: dict[str, Any]) -> str:
-    """The header card of a report, from its run record, with the failure banner of a failed
-    run."""
+    """The header card of a report from its run record (then the banner of a failed run)."""
     code = record.get("code_version", {})
     packages = ", ".join(f"{k} {v}" for k, v in record.get("packages", {}).items())
     view = {
