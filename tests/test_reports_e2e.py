@@ -6,16 +6,18 @@ without a browser they fail, unless ``SHOPCAST_NO_BROWSER=1`` says on purpose to
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from shopcast.config import PARAMS_DIR, PROJ_ROOT
+from shopcast.config import DATA_DIR, NOTEBOOKS_DIR, PARAMS_DIR, PROJ_ROOT
 from shopcast.publish import format_value
-from shopcast.workbench import batch
+from shopcast.workbench import batch, runner
 from shopcast.workbench.runner import ExitCode
 
 pytestmark = pytest.mark.slow
@@ -75,23 +77,27 @@ def _open(page, url: str) -> tuple[list[str], list[str]]:
     return errors, requests
 
 
+def _launch(pw):
+    return pw.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+
+
 @pytest.mark.browser
 def test_pages_in_a_real_browser(default_reports):
     root, _ = default_reports
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with _browser() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = _launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             errors, requests = _open(page, (root / "index.html").as_uri())
@@ -117,3 +123,113 @@ def test_pages_in_a_real_browser(default_reports):
                 page.close()
         finally:
             browser.close()
+
+
+#: The payloads of the audits (issues 11 and 17), each of which ran, fetched or navigated in a
+#: report before every string from data was escaped and the page check parsed the HTML.
+PAYLOADS = [
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(2)">source</a>',
+    "[source](javascript:alert(3))",
+    '<img srcset="https://example.invalid/p.png">',
+    '<meta http-equiv="refresh" content="1;url=https://example.invalid/away">',
+    '<input type="image" src="https://example.invalid/i.png">',
+    "<svg onload=alert(4)>",
+    '<iframe srcdoc="<script>alert(5)</script>"></iframe>',
+    "<script>alert(6)</script>",
+    "$<img src=x onerror=alert(7)>$",
+]
+#: A file name that is markup too: it reaches the header, the provenance and the prose.
+HOSTILE_NAME = "data <b onmouseover=alert(8)>x"  # no slash: a file name
+
+
+def _hostile_copy(source: Path, target: Path, fields: tuple[str, ...]) -> None:
+    """``source`` with the text ``fields`` of every row replaced by the payloads, in turn."""
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    k = 0
+    for row in rows:
+        for field in fields:
+            row[field] = f"{PAYLOADS[k % len(PAYLOADS)]} (row {row[next(iter(row))]})"
+            k += 1
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert k >= len(PAYLOADS), "every payload must be placed at least once"
+
+
+@pytest.fixture(scope="module")
+def hostile_reports(tmp_path_factory):
+    """A seller facts file and a GMV anchors file whose text fields carry the payloads, run
+    through the seller and goal notebooks (small settings: the numbers do not matter here)."""
+    root = tmp_path_factory.mktemp("hostile")
+    data = tmp_path_factory.mktemp("hostile-data")
+    facts, anchors = data / f"{HOSTILE_NAME} facts.csv", data / f"{HOSTILE_NAME} anchors.csv"
+    _hostile_copy(DATA_DIR / "seller_size_facts.csv", facts, ("publisher", "period", "source_note"))
+    _hostile_copy(DATA_DIR / "gmv_anchors.csv", anchors, ("publisher", "source_note"))
+    runs = [
+        runner.run(
+            NOTEBOOKS_DIR / "seller_thresholds.ipynb",
+            cli_params=[
+                f"data_file={facts}",
+                "n_boot=10",
+                "n_sellers=10000",
+                "months=3",
+                "review_months=[1]",
+            ],
+            scenario="hostile",
+            root=root,
+            progress=False,
+        ),
+        runner.run(
+            NOTEBOOKS_DIR / "gmv_goal_forecast.ipynb",
+            cli_params=[
+                f"data_file={anchors}",
+                "model=drift_log",
+                "n_draws=20",
+                "n_histories=4",
+                "n_samples=200",
+            ],
+            scenario="hostile",
+            root=root,
+            progress=False,
+        ),
+    ]
+    return root, runs
+
+
+@pytest.mark.browser
+def test_payloads_from_data_stay_text_in_a_real_browser(hostile_reports):
+    root, runs = hostile_reports
+    assert [r.exit_code for r in runs] == [ExitCode.OK, ExitCode.OK]
+    pages = [r.run_dir / "report.html" for r in runs] + [root / "index.html"]
+    measured = {"pages": 0, "dialogs": 0, "external_requests": 0, "navigations": 0}
+    with _browser() as pw:
+        browser = _launch(pw)
+        try:
+            for path in pages:
+                page = browser.new_page(viewport={"width": 1200, "height": 900})
+                dialogs: list[str] = []
+                page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+                errors, requests = _open(page, path.as_uri())
+                for box in page.query_selector_all("h1, p, td, li, code")[:300]:
+                    if box.is_visible():
+                        box.hover(timeout=1000)  # a live onmouseover would fire now
+                time.sleep(2.5)  # a meta refresh of 1 s would have fired by now
+                external = [u for u in requests if not u.startswith(("file:", "data:"))]
+                measured["pages"] += 1
+                measured["dialogs"] += len(dialogs)
+                measured["external_requests"] += len(external)
+                measured["navigations"] += page.url != path.as_uri()
+                assert not errors, (path, errors)  # a CSP refusal would be logged here
+                if path.name == "report.html":  # the gallery shows no data strings
+                    text = page.inner_text("body")
+                    missing = [p for p in PAYLOADS if p not in text]
+                    assert not missing, (path, missing)
+                    assert HOSTILE_NAME in page.text_content("body"), path  # in folded details
+                page.close()
+        finally:
+            browser.close()
+    assert measured == {"pages": 3, "dialogs": 0, "external_requests": 0, "navigations": 0}
+    print(f"payloads tried: {len(PAYLOADS)} in 2 data files and a file name; {measured}")

@@ -67,7 +67,7 @@ class PublishError(ShopcastError, TypeError):
 
 
 class RenderError(ShopcastError):
-    """A notebook's report cannot be rendered as a safe, self-contained page."""
+    """A notebook's report (or the gallery) cannot be rendered as a safe, self-contained page."""
 
 
 class RunInterrupted(ShopcastError):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shopcast.exceptions import PublishError
+from shopcast.formatting import usd
 
 HEADLINE_MIME = "application/vnd.shopcast.headline+json"
 INPUT_MIME = "application/vnd.shopcast.input+json"
@@ -98,7 +99,7 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     if value is None:
         return "n/a"
     if fmt == "usd" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _usd(value)
+        return usd(value)
     if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return format(value, fmt)
@@ -109,12 +110,3 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     if isinstance(value, list):
         return ", ".join(format_value(v, fmt) for v in value)
     return str(value)
-
-
-def _usd(x: float) -> str:
-    """``$1.0M``, ``-$2.5B``: the unit is chosen after rounding, so 999,950 is ``$1.0M``."""
-    sign, x = ("-" if x < 0 else ""), abs(x)
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if round(x / size, 1) >= 1:
-            return f"{sign}${x / size:,.1f}{suffix}"
-    return f"{sign}${x:,.0f}"

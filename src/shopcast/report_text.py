@@ -1,11 +1,14 @@
 """Words for reports: headline sentences and caveats built from computed results.
 
 Every number in these sentences comes from the result objects passed in; nothing is typed in.
+Every string that comes from a data file, a parameter or a file name goes into Markdown through
+:func:`md_text` or :func:`md_code`, so that it reads as text: no tag, link, maths or heading.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 import pandas as pd
@@ -35,14 +38,37 @@ def pct(x: Any, digits: int = 0) -> str:
     return f"{float(x):.{digits}%}"
 
 
-def _md_escape(text: str) -> str:
+_MD_PUNCTUATION = re.compile(f"([{re.escape(string.punctuation)}])")
+
+
+def md_text(value: Any) -> str:
+    """Any string as literal Markdown text.
+
+    Every ASCII punctuation character is backslash-escaped (so ``<img ...>`` shows as text,
+    ``[x](javascript:...)`` is no link, ``$`` starts no maths) and line breaks are folded into
+    spaces (no new block can start).
+    """
+    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def md_code(value: Any) -> str:
+    """Any string as a Markdown code span (a file name, say), shown as text.
+
+    The fence is longer than any run of backticks inside, so the span cannot be closed early.
+    """
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def md_dollars(text: str) -> str:
     """Escape every ``$`` not already escaped (a bare ``$`` would start maths in JupyterLab)."""
     return re.sub(r"(?<!\\)\$", r"\\$", text)
 
 
 def _md_usd(x: Any) -> str:
     """A dollar label safe inside Markdown."""
-    return _md_escape(usd(x))
+    return md_dollars(usd(x))
 
 
 def goal_headline(
@@ -103,7 +129,7 @@ def goal_caveats(result: Any) -> str:
             "5B', 5B global) are all kept; the history draws carry the disagreement.",
         ]
     items += [f"{note}" for note in result.notes]
-    return "\n".join(f"- {_md_escape(item)}" for item in items)
+    return "\n".join(f"- {md_dollars(item)}" for item in items)
 
 
 def time_to_goal_sentence(ttg: Any, horizon_months: int) -> str:

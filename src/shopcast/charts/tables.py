@@ -1,7 +1,8 @@
 """Tables for the reports, formatted here so that notebooks stay thin (no formatting chains).
 
-Each function takes computed results and returns a pandas ``Styler`` (or a DataFrame) ready to
-``display``; every number comes from the results passed in.
+Each function takes computed results and returns a pandas ``Styler`` built by
+:func:`shopcast.tables.styled` (every string escaped), ready to ``display``; every number comes
+from the results passed in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from shopcast.formatting import usd
+from shopcast.tables import styled
 
 #: Columns of a goal summary that are dollar amounts.
 _USD_COLUMNS = ("target", "p10", "p50", "p90", "mean_total", "expected_shortfall",
@@ -36,13 +38,13 @@ def goal_summary_table(result: Any) -> Styler:
         {"absolute goal": result.absolute.summary(), "multiple goal": result.multiple.summary()}
     ).T.drop(columns=["n_samples"])
     formats = dict.fromkeys(_USD_COLUMNS, _usd) | {"probability": _pct, "probability_se": _pct}
-    return frame.style.format(formats)
+    return styled(frame, formats)
 
 
 def growth_table(result: Any) -> Styler:
     """Required against trailing monthly growth (signed percentages)."""
-    return result.growth_table.style.format("{:+.1%}").set_caption(
-        "Monthly growth: required against trailing"
+    return styled(
+        result.growth_table, "{:+.1%}", caption="Monthly growth: required against trailing"
     )
 
 

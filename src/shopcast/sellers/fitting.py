@@ -11,6 +11,7 @@ import pandas as pd
 
 from shopcast.exceptions import ModelError, ParameterError
 from shopcast.publish import record_input
+from shopcast.sellers.families import FAMILY_CLASSES
 from shopcast.sellers.loaders import load_brackets, load_facts, load_microdata
 from shopcast.sellers.model import SizeModel
 from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES
@@ -84,9 +85,13 @@ def fitted_models(
     are stored with the result and raised again on a cache hit, so a report shows the same notes.
     The data file is recorded as an input either way (:func:`shopcast.publish.record_input`).
     """
-    from shopcast.cache import cached
+    from shopcast.cache import WARNING_TYPES, cached
 
     digest = record_input(data)
+
+    def plain(category: type) -> type:
+        """The closest built-in warning class (the cache restores only those)."""
+        return next((c for c in category.__mro__ if c in WARNING_TYPES), UserWarning)
 
     def compute() -> tuple[dict[str, SizeModel], list[tuple[str, type]]]:
         with warnings.catch_warnings(record=True) as caught:
@@ -94,7 +99,7 @@ def fitted_models(
             models = fit_families(data, data_form, families=families, n_sellers=n_sellers)
             if boot_family is not None and n_boot and boot_family in models:
                 models[boot_family].bootstrap(n_boot, seed)
-        return models, [(str(w.message), w.category) for w in caught]
+        return models, [(str(w.message), plain(w.category)) for w in caught]
 
     key = {
         "data_sha256": digest,
@@ -105,7 +110,9 @@ def fitted_models(
         "n_boot": n_boot,
         "seed": seed,
     }
-    models, notes = cached("size-models", key, compute)
+    # Stored as arrays and JSON, never pickled: only SizeModel and its family classes come back.
+    types = (SizeModel, *FAMILY_CLASSES.values())
+    models, notes = cached("size-models", key, compute, types=types)
     for message, category in notes:
         warnings.warn(message, category, stacklevel=2)
     return models

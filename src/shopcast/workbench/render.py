@@ -10,17 +10,21 @@ with the failing cell's source, the error and its traceback, above what did run.
 from __future__ import annotations
 
 import copy
-import html
 import re
 from typing import Any
 
+import jinja2
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import strip_ansi
 
 from shopcast.config import TEMPLATES_DIR
 from shopcast.exceptions import RenderError
+from shopcast.formatting import p10_p90
 from shopcast.publish import HEADLINE_MIME, INPUT_MIME, format_value
+from shopcast.workbench.safety import CSP, check_self_contained
+
+__all__ = ["RenderError", "check_self_contained", "render_html"]
 
 SCRIPT_MIMES = {
     "application/javascript",
@@ -54,121 +58,113 @@ CSS = """
 """
 
 
-def _table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>" if rows else ""
+#: Report header, failure banner, footer, fallback page and gallery: Jinja2 with autoescape, so
+#: every string from a run record (parameters, file names, labels, errors) reaches a page as text.
+PAGES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR / "pages")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=False,
+)
 
 
 def _shown(item: dict[str, Any]) -> str:
     return format_value(item.get("value"), item.get("fmt"))
 
 
+def headline_band(name: str, heads: dict[str, dict[str, Any]]) -> str:
+    """``"P10-P90 $5.0B to $73.5B"`` for ``name`` published with ``name_p10`` and ``name_p90``.
+
+    Returns '' when either is missing.
+    """
+    low, high = heads.get(f"{name}_p10"), heads.get(f"{name}_p90")
+    if not (low and high):
+        return ""
+    return p10_p90(low, high, _shown)
+
+
+def is_band(name: str, heads: dict[str, Any]) -> bool:
+    """True for ``x_p10`` / ``x_p90`` when ``x`` is published too (shown with ``x``)."""
+    base = name.removesuffix("_p10").removesuffix("_p90")
+    return base != name and base in heads
+
+
+def _cards(headline: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    return [
+        {
+            "name": name,
+            "shown": _shown(item),
+            "band": headline_band(name, headline),
+            "label": item.get("label") or name,
+        }
+        for name, item in headline.items()
+        if not is_band(name, headline)
+    ]
+
+
 def headline_cards(headline: dict[str, dict[str, Any]]) -> str:
-    """Headline values as cards (shared with the gallery).
+    """Headline values as cards.
 
     A value ``x`` published with siblings ``x_p10`` and ``x_p90`` is shown as one card with its
     P10-P90 range underneath.
     """
-    cards = []
-    for name, item in headline.items():
-        base = name.removesuffix("_p10").removesuffix("_p90")
-        if base != name and base in headline:
-            continue
-        shown = _shown(item)
-        low, high = headline.get(f"{name}_p10"), headline.get(f"{name}_p90")
-        band = ""
-        if low and high:
-            band = (
-                f'<div class="r">P10-P90: {html.escape(_shown(low))} to '
-                f"{html.escape(_shown(high))}</div>"
-            )
-        cards.append(
-            f'<div class="sc-head" data-headline="{html.escape(name)}">'
-            f'<div class="v">{html.escape(shown)}</div>{band}'
-            f'<div class="l">{html.escape(item.get("label") or name)}</div></div>'
-        )
-    return f'<div class="sc-heads">{"".join(cards)}</div>' if cards else ""
+    macro = PAGES.get_template("headlines.html.j2").module.headline_cards
+    return str(macro(_cards(headline)))
+
+
+def _banner(record: dict[str, Any]) -> dict[str, Any] | None:
+    error = record.get("error")
+    if not error:
+        return None
+    return {
+        "kind": error.get("kind", "error"),
+        "ename": error.get("ename", ""),
+        "evalue": error.get("evalue", ""),
+        "source": error.get("source") or "",
+        "cell": (error.get("cell_index") or 0) + 1,
+        "traceback": strip_ansi("\n".join(error.get("traceback") or [])),
+    }
 
 
 def header_html(record: dict[str, Any]) -> str:
-    """The header card of a report, from its run record."""
-    ok = record["status"] == "succeeded"
-    status = (
-        '<span class="sc-status sc-ok">succeeded</span>'
-        if ok
-        else f'<span class="sc-status sc-failed">{html.escape(record["status"].upper())}</span>'
-    )
-    params = _table(
-        [
-            (k, f"<code>{html.escape(repr(v))}</code>")
-            for k, v in record.get("parameters", {}).items()
-        ]
-    )
-    data = (
-        _table(
-            [
-                (p, f"<code>sha256 {html.escape(h)}</code>")
-                for p, h in record.get("data_sha256", {}).items()
-            ]
-        )
-        or "none recorded"
-    )
-    packages = ", ".join(
-        f"{html.escape(k)} {html.escape(str(v))}" for k, v in record.get("packages", {}).items()
-    )
+    """The header card of a report from its run record (then the banner of a failed run)."""
     code = record.get("code_version", {})
-    provenance = _table(
-        [
+    packages = ", ".join(f"{k} {v}" for k, v in record.get("packages", {}).items())
+    view = {
+        "title": record.get("title", record["notebook"]),
+        "scenario": record["scenario"],
+        "notebook": record["notebook"],
+        "ok": record["status"] == "succeeded",
+        "status": record["status"],
+        "cards": _cards(record.get("headline", {})),
+        "parameters": [(k, repr(v), True) for k, v in record.get("parameters", {}).items()],
+        "provenance": [
             (
                 "code version",
-                html.escape(
-                    f"{code.get('commit', 'unknown')}"
-                    f"{' (uncommitted changes)' if code.get('dirty') else ''}"
-                ),
+                f"{code.get('commit', 'unknown')}"
+                f"{' (uncommitted changes)' if code.get('dirty') else ''}",
             ),
-            (
-                "run",
-                html.escape(
-                    f"{record.get('started', '')} UTC, {record.get('duration_s', 0):.1f} s"
-                ),
-            ),
-            ("python", html.escape(record.get("python", ""))),
+            ("run", f"{record.get('started', '')} UTC, {record.get('duration_s', 0):.1f} s"),
+            ("python", record.get("python", "")),
             ("packages", packages),
-            ("data files", data),
-        ]
-    )
-    return (
-        '<header class="sc-card" id="shopcast-header">'
-        f"<h1>{html.escape(record.get('title', record['notebook']))}</h1>"
-        f'<p class="sc-sub">scenario <b>{html.escape(record["scenario"])}</b> · '
-        f"{html.escape(record['notebook'])} · {status}</p>"
-        f"{headline_cards(record.get('headline', {}))}"
-        f"<details><summary>Parameters</summary>{params}</details>"
-        f"<details><summary>Provenance: data checksums, code and package versions</summary>"
-        f"{provenance}</details></header>" + failure_banner(record)
-    )
+        ],
+        "data_files": [
+            (path, f"sha256 {digest}", True)
+            for path, digest in record.get("data_sha256", {}).items()
+        ],
+    }
+    return PAGES.get_template("header.html.j2").render(h=view, b=_banner(record))
 
 
 def failure_banner(record: dict[str, Any]) -> str:
     """The error banner of a failed run ('' for a good one)."""
-    error = record.get("error")
-    if not error:
-        return ""
-    source = error.get("source")
-    cell = (
-        (f"<p>Failing cell (cell {error['cell_index'] + 1}):</p><pre>{html.escape(source)}</pre>")
-        if source
-        else ""
-    )
-    trace = strip_ansi("\n".join(error.get("traceback") or []))
-    return (
-        '<section class="sc-banner" id="shopcast-error">'
-        f"<h2>This run failed: {html.escape(error.get('kind', 'error'))}</h2>"
-        f"<p><b>{html.escape(error.get('ename', ''))}</b>: "
-        f"{html.escape(error.get('evalue', ''))}</p>"
-        f"{cell}<details open><summary>Traceback</summary><pre>{html.escape(trace)}</pre>"
-        "</details><p>The last good report of this scenario is unchanged; "
-        "its link is in the gallery (reports/index.html).</p></section>"
+    return PAGES.get_template("banner.html.j2").render(b=_banner(record))
+
+
+def footer_html(record: dict[str, Any]) -> str:
+    """The report's footer line: notebook, scenario, run."""
+    return PAGES.get_template("footer.html.j2").render(
+        notebook=record["notebook"], scenario=record["scenario"], run_id=record.get("run_id", "")
     )
 
 
@@ -231,13 +227,13 @@ def render_html(nb: nbformat.NotebookNode, record: dict[str, Any]) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
-    foot = (
-        f'<footer class="sc-foot">shopcast report · {html.escape(record["notebook"])} / '
-        f"{html.escape(record['scenario'])} · run {html.escape(record.get('run_id', ''))}"
-        "</footer>"
-    )
     resources = {
-        "shopcast": {"css": CSS, "header_html": header_html(record), "footer_html": foot},
+        "shopcast": {
+            "css": CSS,
+            "csp": CSP,
+            "header_html": header_html(record),
+            "footer_html": footer_html(record),
+        },
         "metadata": {"name": record.get("title", record["notebook"])},
     }
     body, _ = exporter.from_notebook_node(_for_readers(nb), resources=resources)
@@ -246,37 +242,13 @@ def render_html(nb: nbformat.NotebookNode, record: dict[str, Any]) -> str:
     return page
 
 
-#: What a self-contained report must not hold: scripts, or anything fetched from a URL.
-FORBIDDEN = (
-    (r"<script\b", "a script"),
-    (
-        r"<(?:img|link|iframe|embed|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*[\"']?"
-        r"(?:https?:)?//",
-        "an element that loads a URL",
-    ),
-    (r"@import|url\(\s*[\"']?(?:https?:)?//", "a stylesheet that loads a URL"),
-)
-
-
-def check_self_contained(page: str) -> None:
-    """Raise :class:`RenderError` if the page would run a script or fetch anything."""
-    for pattern, what in FORBIDDEN:
-        found = re.search(pattern, page, flags=re.I)
-        if found:
-            start = max(found.start() - 60, 0)
-            raise RenderError(
-                f"the report would contain {what} (near {page[start : found.end() + 60]!r}); "
-                "reports must be self-contained: embed images, drop JavaScript outputs and "
-                "external links to resources"
-            )
-
-
 def fallback_html(record: dict[str, Any]) -> str:
     """A minimal page for a run whose report could not be rendered (header and error only)."""
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(record.get('title', record['notebook']))}</title>"
-        f"<style>{CSS}</style></head><body>{header_html(record)}</body></html>"
+    return PAGES.get_template("fallback.html.j2").render(
+        title=record.get("title", record["notebook"]),
+        csp=CSP,
+        css=CSS,
+        header=header_html(record),  # rendered by a template: already escaped
     )
 
 
