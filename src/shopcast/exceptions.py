@@ -134,3 +134,16 @@ class RunInterrupted(ShopcastError):
 
 class BatchLocked(ShopcastError):
     """Another batch is running on the same reports folder."""
+
+
+class UnsafePathError(ShopcastError):
+    """A file or folder under the reports folder cannot be written safely: a symbolic link
+    where a file or folder must be, or a folder leading outside the reports folder."""
+
+    def __init__(self, path: object, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(bounded(f"{path}: {problem}"))
+
+
+class ReportsUnwritableError(ShopcastError):
+    """The reports folder could not be written (read-only, full disk, no permission)."""

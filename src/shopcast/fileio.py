@@ -6,6 +6,7 @@ Readers see the old content or the new, never half of it. The temporary file is 
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -101,3 +102,40 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
     """1-based line and column of byte ``offset``."""
     line = raw.count(b"\n", 0, offset) + 1
     return line, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def open_nofollow(path: str | Path, flags: int = os.O_RDWR | os.O_CREAT, mode: int = 0o644) -> int:
+    """``os.open`` that refuses a symbolic link at ``path`` (``O_NOFOLLOW``).
+
+    Raises:
+        UnsafePathError: ``path`` is a symbolic link (a planted link would redirect the write).
+    """
+    from shopcast.exceptions import UnsafePathError
+
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(
+                path, "is a symbolic link; shopcast never writes through one. Remove the link"
+            ) from None
+        raise
+
+
+def check_inside(path: str | Path, root: str | Path) -> None:
+    """Refuse ``path`` when a symbolic link takes it outside ``root``.
+
+    Raises:
+        UnsafePathError: naming the link and where it points.
+    """
+    from shopcast.exceptions import UnsafePathError
+
+    root = Path(root).resolve()
+    path = Path(path)
+    real = path.resolve()
+    if real != root and root not in real.parents:
+        raise UnsafePathError(
+            path,
+            f"leads to {real}, outside the reports folder {root} (through a symbolic link); "
+            "shopcast writes only inside the reports folder. Replace the link with a folder",
+        )
