@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -287,6 +288,17 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     notebook = Path(notebook)
     if not notebook.is_file():
         raise ParameterError("NOTEBOOK", str(notebook), "an existing .ipynb file")
+    stat = notebook.stat()
+    return dict(_notebook_parameters(str(notebook), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=32)
+def _notebook_parameters(
+    path: str,
+    size: int,  # noqa: ARG001 - part of the cache key: an edited notebook is read again
+    mtime_ns: int,  # noqa: ARG001
+) -> dict[str, NotebookParameter]:
+    notebook = Path(path)
     try:
         found = inspect_notebook(str(notebook))
     except ValueError as exc:  # papermill: no kernelspec, unknown language
