@@ -137,8 +137,11 @@ class BatchLocked(ShopcastError):
 
 
 class UnsafePathError(ShopcastError):
-    """A file or folder under the reports folder cannot be written safely: a symbolic link
-    where a file or folder must be, or a folder leading outside the reports folder."""
+    """A file or folder under the reports folder cannot be written safely.
+
+    A symbolic link where a file or folder must be, or a folder leading outside the reports
+    folder.
+    """
 
     def __init__(self, path: object, problem: str):
         self.path, self.problem = str(path), problem

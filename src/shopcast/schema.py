@@ -18,8 +18,11 @@ MAX_STRING_CHARS = 1000
 
 
 class NotebookParams(BaseModel):
-    """Base of every notebook's parameter schema: strict types, unknown keys refused, numbers
-    finite (no nan or inf, in lists too), strings at most :data:`MAX_STRING_CHARS` long."""
+    """Base of every notebook's parameter schema.
+
+    Strict types, unknown keys refused, numbers finite (no nan or inf, in lists too), strings
+    at most :data:`MAX_STRING_CHARS` long.
+    """
 
     model_config = ConfigDict(
         extra="forbid",

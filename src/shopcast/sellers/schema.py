@@ -30,8 +30,10 @@ _FORM_COLUMNS = {
 
 
 def simulation_memory_limit() -> int:
-    """Bytes the cohort simulation may use: :data:`MAX_SIMULATION_BYTES`, or half the
-    machine's physical memory if that is less."""
+    """Bytes the cohort simulation may use.
+
+    :data:`MAX_SIMULATION_BYTES`, or half the machine's physical memory if that is less.
+    """
     try:
         physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

@@ -49,8 +49,11 @@ _YAML_FORM = "a flat YAML mapping of parameter: value"
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader without implicit timestamps: a date stays the text it was written as
-    (the ambiguous YAML 1.1 forms are refused before loading, see :func:`_scan_yaml`)."""
+    """PyYAML's safe loader without implicit timestamps.
+
+    A date stays the text it was written as (the ambiguous YAML 1.1 forms are refused before
+    loading, see :func:`_scan_yaml`).
+    """
 
 
 _Loader.yaml_implicit_resolvers = {

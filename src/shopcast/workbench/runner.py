@@ -332,9 +332,12 @@ class RunResult:
 
 
 class _Stop:
-    """SIGTERM / SIGINT handler of a run: raises :class:`RunInterrupted` while armed, and
-    always remembers the signal (so a signal swallowed by a library, or one that arrives while
-    the finished run is being recorded, is still acted on)."""
+    """SIGTERM / SIGINT handler of a run.
+
+    Raises :class:`RunInterrupted` while armed, and always remembers the signal (so a signal
+    swallowed by a library, or one that arrives while the finished run is being recorded, is
+    still acted on).
+    """
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -392,6 +395,7 @@ def _is_write_error(exc: BaseException) -> bool:
 
 
 def write_problem(where: Path, exc: OSError) -> str:
+    """One line saying what could not be written, why, and what to do."""
     return (
         f"cannot write {where}: {exc.strerror or exc} (errno {exc.errno}); free space or make "
         "the reports folder writable (SHOPCAST_REPORTS_DIR moves it); no run was left running"
@@ -732,8 +736,10 @@ def _mark_interrupted(run_dir: Path, reason: str) -> None:
 
 
 def _settle_unwritable(run_dir: Path, record: dict[str, Any], exc: OSError) -> None:
-    """After a failed write: record the failure, freeing the run's own files if the disk is
-    full; if even that fails, remove the run folder. Never leaves a "running" record."""
+    """After a failed write, record the failure; never leave a "running" record.
+
+    Frees the run's own files if the disk is full; if even that fails, removes the run folder.
+    """
     record.update(
         status="failed",
         exit_code=int(ExitCode.CANNOT_WRITE),

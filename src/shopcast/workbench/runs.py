@@ -77,8 +77,11 @@ def remove_run_tmp(path: str | Path | None) -> None:
 
 
 def stop_orphan_kernel(record: dict[str, Any]) -> bool:
-    """Kill the kernel of an abandoned run, if it still runs (identified by its pid and by the
-    run's private ``TMPDIR`` in its environment, so a reused pid is never killed)."""
+    """Kill the kernel of an abandoned run, if it still runs.
+
+    The kernel is identified by its pid and by the run's private ``TMPDIR`` in its environment,
+    so a reused pid is never killed.
+    """
     pid, tmp = record.get("kernel_pid"), record.get("tmp_dir")
     if not isinstance(pid, int) or not tmp:
         return False
