@@ -112,3 +112,30 @@ write(
         ),
     ],
 )
+
+# Faults (tests/test_faults.py): temp files in the kernel, and a kernel that signals its runner.
+TEMPFILES = """import os, tempfile
+from shopcast import publish
+folder = tempfile.mkdtemp(prefix="prophet_model")
+open(os.path.join(folder, "model.stan"), "w").write("leftover")
+publish("tmpdir", tempfile.gettempdir())"""
+
+write(
+    "tempfiles",
+    [
+        new_markdown_cell("# Temp files fixture\n\nLeaves files in the temporary folder."),
+        params_cell("n = 1  # unused\n"),
+        new_code_cell(TEMPFILES),
+    ],
+)
+
+write(
+    "signals_runner",
+    [
+        new_markdown_cell("# Signal fixture\n\nThe kernel sends a signal to the runner."),
+        params_cell('sig = "SIGTERM"  # the signal sent to the runner\n'),
+        new_code_cell(
+            "import os, signal, time\nos.kill(os.getppid(), getattr(signal, sig))\ntime.sleep(60)"
+        ),
+    ],
+)

@@ -7,6 +7,7 @@ wrong and how to fix it: the file, the field, the value seen and what is allowed
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 
 
@@ -18,6 +19,58 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     """The known name closest to ``name``, or None when nothing is close."""
     match = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.5)
     return match[0] if match else None
+
+
+#: The longest excerpt of a value an error message shows (a hostile value can be megabytes).
+MAX_SHOWN_CHARS = 200
+#: The longest message any :class:`ParameterError` or :class:`DataError` carries.
+MAX_MESSAGE_CHARS = 2000
+
+
+class _BoundedRepr(reprlib.Repr):
+    """reprlib with numpy scalars shown as plain numbers; never expands a deep value."""
+
+    def repr1(self, x: object, level: int) -> str:
+        return super().repr1(_plain(x), level)
+
+
+_REPR = _BoundedRepr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 12, 12, 12
+_REPR.maxset, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 12, 10**9, 10**9, 10**9
+
+
+def excerpt(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
+    """A bounded ``repr`` of ``value`` for a message.
+
+    numpy scalars print as plain numbers (``-20.0``, not ``np.float64(-20.0)``); containers show
+    their first items and three levels at most (an alias-amplified YAML value is never expanded);
+    a long text is cut in the middle, saying how many characters were left out.
+    """
+    try:
+        text = _REPR.repr(value)
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__} too deep to show>"
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 40, 20)
+    return f"{text[: keep // 2]}...<{len(text) - keep} characters left out>...{text[-keep // 2 :]}"
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python number it holds; anything else unchanged."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        try:
+            return value.item()  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``message`` cut to ``limit`` characters, saying how much was left out."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit - 60]}... <{len(message) - limit + 60} characters left out>"
 
 
 class ParameterError(ShopcastError):
@@ -33,7 +86,12 @@ class ParameterError(ShopcastError):
     def __init__(self, field: str, value: object, allowed: str, file: str | None = None):
         self.file, self.field, self.value, self.allowed = file, field, value, allowed
         where = f"{file}: " if file else ""
-        super().__init__(f'{where}parameter "{field}" = {value!r} is not allowed: {allowed}')
+        super().__init__(
+            bounded(
+                f'{where}parameter "{excerpt(field, 80)[1:-1]}" = {excerpt(value)} is not '
+                f"allowed: {allowed}"
+            )
+        )
 
 
 class DataError(ShopcastError):
@@ -55,7 +113,7 @@ class DataError(ShopcastError):
             where += f", line {row}"
         if column is not None:
             where += f", column {column!r}"
-        super().__init__(f"{where}: {problem}")
+        super().__init__(bounded(f"{where}: {problem}"))
 
 
 class ModelError(ShopcastError):
@@ -76,3 +134,19 @@ class RunInterrupted(ShopcastError):
 
 class BatchLocked(ShopcastError):
     """Another batch is running on the same reports folder."""
+
+
+class UnsafePathError(ShopcastError):
+    """A file or folder under the reports folder cannot be written safely.
+
+    A symbolic link where a file or folder must be, or a folder leading outside the reports
+    folder.
+    """
+
+    def __init__(self, path: object, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(bounded(f"{path}: {problem}"))
+
+
+class ReportsUnwritableError(ShopcastError):
+    """The reports folder could not be written (read-only, full disk, no permission)."""

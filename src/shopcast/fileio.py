@@ -6,6 +6,7 @@ Readers see the old content or the new, never half of it. The temporary file is 
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -29,3 +30,112 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: The largest data file read (the embedded data are a few kilobytes; a daily GMV file for ten
+#: years with segments is a few megabytes).
+MAX_DATA_FILE_BYTES = 200_000_000
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed: decompress it first (gunzip FILE)"),
+    (b"PK\x03\x04", "a zip archive (e.g. an .xlsx workbook): export it as CSV"),
+    (b"%PDF", "a PDF: export the table as CSV"),
+)
+
+
+def check_text_file(path: str | Path, max_bytes: int = MAX_DATA_FILE_BYTES) -> str:
+    """The text of a data file, or a DataError saying why it is not a UTF-8 text file.
+
+    Refuses a folder, a FIFO or device, a file over ``max_bytes``, a compressed or binary file,
+    and bytes that are not UTF-8, naming the line and column of the first bad byte and its
+    value. A UTF-8 byte-order mark is dropped.
+
+    Raises:
+        DataError: what is wrong and how to fix it.
+    """
+    from shopcast.exceptions import DataError  # shared modules import no layer; this is shared
+
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise DataError(path, "is a folder, not a data file; give the path of a CSV file")
+        if not path.exists():
+            raise DataError(path, "file not found; check the path")
+        if not path.is_file():
+            raise DataError(
+                path, "is not a regular file (a FIFO, socket or device); give a CSV file"
+            )
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DataError(path, f"is {size:,} bytes; data files are read up to {max_bytes:,}")
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
+    for magic, what in _MAGIC:
+        if raw.startswith(magic):
+            raise DataError(path, f"is {what}")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, column = _position(raw, nul)
+        raise DataError(
+            path,
+            f"is binary, not text (a NUL byte at line {line}, column {column}); "
+            "give a UTF-8 CSV file",
+            row=line,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _position(raw, exc.start)
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise DataError(
+            path,
+            f"byte 0x{bad} at line {line}, column {column} is not UTF-8 (the file looks like "
+            "Latin-1 or Windows-1252); save it as UTF-8",
+            row=line,
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column of byte ``offset``."""
+    line = raw.count(b"\n", 0, offset) + 1
+    return line, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def open_nofollow(path: str | Path, flags: int = os.O_RDWR | os.O_CREAT, mode: int = 0o644) -> int:
+    """``os.open`` that refuses a symbolic link at ``path`` (``O_NOFOLLOW``).
+
+    Raises:
+        UnsafePathError: ``path`` is a symbolic link (a planted link would redirect the write).
+    """
+    from shopcast.exceptions import UnsafePathError
+
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(
+                path, "is a symbolic link; shopcast never writes through one. Remove the link"
+            ) from None
+        raise
+
+
+def check_inside(path: str | Path, root: str | Path) -> None:
+    """Refuse ``path`` when a symbolic link takes it outside ``root``.
+
+    Raises:
+        UnsafePathError: naming the link and where it points.
+    """
+    from shopcast.exceptions import UnsafePathError
+
+    root = Path(root).resolve()
+    path = Path(path)
+    real = path.resolve()
+    if real != root and root not in real.parents:
+        raise UnsafePathError(
+            path,
+            f"leads to {real}, outside the reports folder {root} (through a symbolic link); "
+            "shopcast writes only inside the reports folder. Replace the link with a folder",
+        )

@@ -25,6 +25,7 @@ Vocabulary (two small, orthogonal columns):
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ import pandas as pd
 
 from shopcast.config import DATA_DIR
 from shopcast.exceptions import DataError, closest
+from shopcast.fileio import check_text_file
 from shopcast.gmv.regions import COVERAGES
 from shopcast.publish import record_input
 
@@ -75,6 +77,10 @@ OUTPUT_ORDER = (
     "source_note",
 )
 
+#: The largest GMV figure accepted, in US dollars: a quadrillion, ten times world GDP (a larger
+#: number is a typo or a unit error, and overflows the reconstruction).
+MAX_GMV_USD = 1e15
+
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _ISO_PARTIAL = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
@@ -86,13 +92,15 @@ def read_lines(path: str | Path) -> pd.DataFrame:
     but still counted. A quoted field spanning several lines would shift later line numbers.
 
     Raises:
-        DataError: the file is missing, empty or not CSV.
+        DataError: the file is missing, not a UTF-8 text file (see
+            :func:`shopcast.fileio.check_text_file`), empty or not CSV.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "file not found; check the path (relative paths start at the cwd)")
+    text = check_text_file(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+        )
     except pd.errors.EmptyDataError:
         raise DataError(path, "the file is empty; it needs a header line and data rows") from None
     except pd.errors.ParserError as exc:
@@ -159,6 +167,9 @@ def _parse_numbers(path: Path, frame: pd.DataFrame, column: str, optional: bool)
     negative = frame.loc[numbers < 0]
     if len(negative):
         _fail(path, negative, column, "is negative: GMV figures and uncertainties are >= 0")
+    huge = frame.loc[numbers > MAX_GMV_USD]
+    if len(huge):
+        _fail(path, huge, column, f"is above {MAX_GMV_USD:g} US dollars: check units and digits")
     return numbers.astype(float)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -15,7 +17,7 @@ from pydantic import Field, model_validator
 from shopcast.config import resolve_project_path
 from shopcast.forecasting.names import META_MODELS, MODELS
 from shopcast.gmv.regions import COVERAGES
-from shopcast.schema import DataFile, ISODate, NotebookParams, iso_date
+from shopcast.schema import DataFile, ISODate, NotebookParams, OptionalISODate, iso_date
 
 #: The candidates the goal pipeline fits (log-scale drift and Theta: GMV grows exponentially).
 GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet")
@@ -23,6 +25,8 @@ GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet")
 GOAL_ENSEMBLE = ("ets", "theta_log")
 #: What the ``model`` parameter of a goal notebook may name.
 GOAL_MODELS = GOAL_CANDIDATES + META_MODELS
+#: The longest forecast, in months.
+MAX_HORIZON_MONTHS = 120
 assert set(GOAL_MODELS) <= set(MODELS)
 
 
@@ -33,13 +37,13 @@ class GoalFields(NotebookParams):
     data_segment: str
     coverage: Literal[COVERAGES]
     goal_target_usd: float = Field(gt=0)
-    goal_start: str = ISODate
-    goal_end: str = ISODate
+    goal_start: ISODate
+    goal_end: ISODate
     goal_multiple: float = Field(gt=0)
-    base_start: str = ISODate
-    base_end: str = ISODate
-    history_end: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
-    horizon_months: int = Field(ge=1, le=120)
+    base_start: ISODate
+    base_end: ISODate
+    history_end: OptionalISODate
+    horizon_months: int = Field(ge=1, le=MAX_HORIZON_MONTHS)
     model: Literal[GOAL_MODELS]
     growth: Literal["linear", "logistic"]
     cap_usd_per_month: float = Field(gt=0)
@@ -67,9 +71,15 @@ class GoalFields(NotebookParams):
             raise ValueError(
                 f"n_histories ({self.n_histories}) must not exceed n_draws ({self.n_draws})"
             )
-        last = data_last_month(self.data_file)
+        first, last = check_gmv_file(self.data_file, self.data_segment)
         if self.history_end:
             history_end = iso_date(self.history_end, "history_end").replace(day=1)
+            if first is not None and history_end < first:
+                raise ValueError(
+                    f"history_end {self.history_end} is before the first month of data_file "
+                    f"({first:%Y-%m}); set history_end to a month the data covers, or empty "
+                    "for all of it"
+                )
             last = min(last, history_end) if last else history_end
         if self.growth == "logistic":
             level = recent_monthly_level(self.data_file, last)
@@ -82,6 +92,12 @@ class GoalFields(NotebookParams):
                 )
         if last is not None:
             months = (end.year - last.year) * 12 + end.month - last.month
+            if months > MAX_HORIZON_MONTHS:
+                raise ValueError(
+                    f"goal_end {end:%Y-%m} is {months} months after the end of the history "
+                    f"(history_end / data end {last:%Y-%m}); forecasts reach at most "
+                    f"{MAX_HORIZON_MONTHS} months: move history_end later or goal_end earlier"
+                )
             if months > self.horizon_months:
                 raise ValueError(
                     f"goal_end {end:%Y-%m} lies outside the forecast: history_end / data end "
@@ -90,6 +106,52 @@ class GoalFields(NotebookParams):
                     f"least {months} or move goal_end"
                 )
         return self
+
+
+def history_end_month(data_file: str, data_segment: str, history_end: str) -> dt.date | None:
+    """The last month of history: ``history_end`` or the data's last month, whichever is first."""
+    _, last = check_gmv_file(data_file, data_segment)
+    if history_end:
+        end = dt.date.fromisoformat(history_end).replace(day=1)
+        return min(last, end) if last else end
+    return last
+
+
+def check_gmv_file(data_file: str, data_segment: str = "") -> tuple[dt.date | None, dt.date]:
+    """Validate a GMV data file with the loader the notebook uses, before any kernel starts.
+
+    The anchors table (a header with ``anchor_id``) is checked by
+    :func:`shopcast.gmv.anchors.load_anchors`, a user's CSV by
+    :func:`shopcast.gmv.series.load_gmv_csv` (with ``data_segment``).
+
+    Returns:
+        The first month of data (None for anchors) and the last month covered.
+
+    Raises:
+        DataError: what the loader says is wrong, naming file, line, column and value.
+    """
+    path = resolve_project_path(data_file)
+    stat = path.stat()
+    return _checked_gmv(str(path), data_segment, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_gmv(
+    path: str,
+    segment: str,
+    size: int,  # noqa: ARG001 - part of the cache key: a changed file is checked again
+    mtime_ns: int,  # noqa: ARG001
+) -> tuple[dt.date | None, dt.date]:
+    from shopcast.fileio import check_text_file
+    from shopcast.gmv.anchors import load_anchors
+    from shopcast.gmv.series import load_gmv_csv
+
+    header = check_text_file(path).split("\n", 1)[0]
+    if "anchor_id" in next(csv.reader([header]), []):
+        anchors = load_anchors(Path(path))
+        return None, max(anchors["period_end"]).date().replace(day=1)
+    series = load_gmv_csv(Path(path), segment=segment or None)
+    return series.index[0].date(), series.index[-1].date()
 
 
 def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
@@ -120,23 +182,6 @@ def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
     except (OSError, ValueError, KeyError):
         return None
     return best[1] if best else None
-
-
-def data_last_month(data_file: str) -> dt.date | None:
-    """The last month a GMV data file covers (read from the CSV alone, without the models).
-
-    The anchors table ends at its latest ``period_end``; a user's CSV at its latest ``date``.
-    Returns None when the file cannot be read here (the loader will then say why).
-    """
-    path = resolve_project_path(data_file)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        column = "period_end" if rows and "period_end" in rows[0] else "date"
-        dates = [dt.date.fromisoformat(r[column].strip()[:10]) for r in rows if r.get(column)]
-    except (OSError, ValueError, KeyError):
-        return None
-    return max(dates).replace(day=1) if dates else None
 
 
 class GmvGoalForecastParams(GoalFields):

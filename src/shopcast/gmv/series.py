@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import DataError
-from shopcast.gmv.anchors import read_lines
+from shopcast.gmv.anchors import MAX_GMV_USD, read_lines
 from shopcast.publish import record_input
 
 MIN_MONTHS = 12
@@ -197,6 +197,15 @@ def load_gmv_csv(
             f"gmv {raw[bad.index[0]]!r} is not a number; write plain "
             "digits such as 1234.5 (no thousands separators or currency signs, 0 for none)",
         )
+    bad = frame.loc[frame["gmv"] > MAX_GMV_USD]
+    if len(bad):
+        _raise(
+            path,
+            bad,
+            "gmv",
+            f"gmv {raw[bad.index[0]]!r} is above {MAX_GMV_USD:g} US dollars, the largest "
+            "accepted; check the units (dollars, not cents) and the digits",
+        )
     bad = frame.loc[frame["gmv"] < 0]
     if len(bad):
         _raise(
@@ -208,6 +217,14 @@ def load_gmv_csv(
         )
     if segment is not None:
         frame = frame.loc[frame["segment"] == segment]
+    if len(frame) and (frame["gmv"] == 0).all():
+        _raise(
+            path,
+            frame,
+            "gmv",
+            "every gmv value is 0; the forecasters work on the logarithm of GMV, which needs "
+            "sales: give a file (or segment) with GMV above 0",
+        )
     dup = frame.loc[frame.duplicated(["segment", "date"], keep=False)]
     if len(dup):
         which = f" in segment {dup['segment'].iloc[0]!r}" if has_segments else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import DataError, closest
+from shopcast.fileio import check_text_file
 from shopcast.formatting import usd_short
 from shopcast.publish import record_input
 
@@ -20,6 +22,14 @@ FACT_COLUMNS = ("fact_id", "population", "kind", "level_usd", "top_n", "value")
 DEFAULT_POPULATIONS = ("amazon_us",)
 MICRODATA_COLUMN = "annual_gmv_usd"
 SHARE_SUM_TOL = 0.01
+#: The largest annual GMV of one seller, or dollar level, accepted: ten trillion dollars a year,
+#: more than any marketplace's whole GMV (larger values overflow the size fits).
+MAX_ANNUAL_USD = 1e13
+#: The most sellers a ``n_sellers`` fact may state.
+MAX_SELLER_COUNT = 1e10
+#: The most rows each form may have: a bracket table is a published table of a few dozen rows;
+#: microdata is one row per seller (the fits hold it in memory).
+MAX_ROWS = {"brackets": 1_000, "microdata": 5_000_000}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -32,14 +42,41 @@ def _read(data: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str
     if isinstance(data, pd.DataFrame):
         return data.reset_index(drop=True).copy(), f"<{what} DataFrame>"
     path = Path(data)
-    if not path.is_file():
-        raise DataError(path, f"file not found; pass the path of a {what} CSV")
+    text = check_text_file(path)
+    limit = MAX_ROWS.get(what)
+    if limit is not None:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        if lines - 1 > limit:
+            raise DataError(
+                path,
+                f"has {lines - 1:,} data lines; a {what} file may have at most {limit:,} rows "
+                + (
+                    "(a bracket table groups sellers into a few dozen size brackets)"
+                    if what == "brackets"
+                    else "(split or aggregate it)"
+                ),
+                row=limit + 2,
+            )
     try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise DataError(path, f"cannot be read as CSV ({err})") from err
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise DataError(path, f"cannot be read as CSV ({err})") from None
     record_input(path)
     return frame, str(path)
+
+
+def _at_most(file: str, frame: pd.DataFrame, col: str, values: np.ndarray, limit: float) -> None:
+    """Refuse the first value above ``limit`` (NaN, an empty optional cell, passes)."""
+    over = np.flatnonzero(values > limit)
+    if over.size:
+        i = int(over[0])
+        raise DataError(
+            file,
+            f"value {frame[col].iloc[i]!r} is above {limit:g}, the largest accepted here; "
+            "check the units (US dollars a year, not cents) and the digits",
+            row=i + 2,
+            column=col,
+        )
 
 
 def _require_columns(frame: pd.DataFrame, file: str, required: Iterable[str]) -> None:
@@ -98,6 +135,7 @@ def load_microdata(data: str | Path | pd.DataFrame) -> pd.DataFrame:
             row=i + 2,
             column=MICRODATA_COLUMN,
         )
+    _at_most(file, frame, MICRODATA_COLUMN, x, MAX_ANNUAL_USD)
     frame[MICRODATA_COLUMN] = x
     frame.attrs["file"] = file
     return frame
@@ -135,6 +173,10 @@ def load_brackets(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     lo = _numeric(frame, file, "lower_usd")
     hi = _numeric(frame, file, "upper_usd", allow_empty=True, allow_inf=True)
     w = _numeric(frame, file, weight_col)
+    _at_most(file, frame, "lower_usd", lo, MAX_ANNUAL_USD)
+    _at_most(file, frame, "upper_usd", np.where(np.isposinf(hi), np.nan, hi), MAX_ANNUAL_USD)
+    if weight_col == "count":
+        _at_most(file, frame, "count", w, MAX_SELLER_COUNT)
     for i in range(len(frame)):
         line = i + 2
         if lo[i] < 0:
@@ -213,6 +255,11 @@ def load_facts(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     level = _numeric(frame, file, "level_usd", allow_empty=True)
     top_n = _numeric(frame, file, "top_n", allow_empty=True)
     weight = _numeric(frame, file, "weight") if "weight" in frame.columns else np.ones(len(frame))
+    _at_most(file, frame, "level_usd", level, MAX_ANNUAL_USD)
+    kinds = frame["kind"].astype(str).to_numpy()
+    _at_most(file, frame, "value", np.where(kinds == "mean", value, np.nan), MAX_ANNUAL_USD)
+    _at_most(file, frame, "value", np.where(kinds == "n_sellers", value, np.nan), MAX_SELLER_COUNT)
+    _at_most(file, frame, "top_n", top_n, MAX_SELLER_COUNT)
     ids = frame["fact_id"].astype(str)
     for i in range(len(frame)):
         line = i + 2

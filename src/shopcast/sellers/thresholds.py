@@ -150,6 +150,17 @@ def _market_entries(n_sellers: int, months: int, entry_rate: float) -> np.ndarra
     return out
 
 
+def simulation_bytes(n_sellers: int, months: int, entry_rate: float) -> int:
+    """Peak memory of :func:`simulate_cohorts`, in bytes, without running it.
+
+    One float32 shock per seller slot and month dominates (``months x slots``, slots being the
+    sellers at month 0 plus every entrant with no threshold); sampling the sizes holds a few
+    float64 copies of the slots on top. Thresholds do not add memory: they reuse the arrays.
+    """
+    capacity = n_sellers + int(_market_entries(n_sellers, months, entry_rate).sum())
+    return capacity * (4 * months + 32)
+
+
 def simulate_cohorts(
     model: SizeModel,
     n_sellers: int = 500_000,

@@ -37,8 +37,8 @@ from shopcast.config import (
     code_digest,
     reports_dir,
 )
-from shopcast.exceptions import BatchLocked, ShopcastError
-from shopcast.fileio import atomic_write
+from shopcast.exceptions import BatchLocked, ShopcastError, UnsafePathError
+from shopcast.fileio import atomic_write, check_inside, open_nofollow
 from shopcast.publish import format_value, sha256
 from shopcast.workbench import gallery
 from shopcast.workbench.runner import (
@@ -46,8 +46,10 @@ from shopcast.workbench.runner import (
     ExitCode,
     RunInterrupted,
     RunPlan,
+    check_timeout,
     package_versions,
     plan_run,
+    write_problem,
 )
 
 log = logging.getLogger("shopcast")
@@ -199,7 +201,8 @@ class BatchLock:
 
     def __enter__(self) -> BatchLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")
+        # O_NOFOLLOW: a symlink planted at the lock's name is refused, never truncated.
+        self.handle = os.fdopen(open_nofollow(self.path, os.O_RDWR | os.O_CREAT), "r+")
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -316,6 +319,7 @@ def run_batch(
 ) -> ExitCode:
     """Run scenarios in parallel; print progress and a summary table; return the exit code."""
     root = Path(root) if root else reports_dir()
+    timeout_s = check_timeout(timeout_s)
     workers = max(1, workers or os.cpu_count() or 1)
     try:
         with BatchLock(root):
@@ -323,6 +327,11 @@ def run_batch(
     except BatchLocked as exc:
         print(f"shopcast: {exc}", file=sys.stderr)
         return ExitCode.LOCKED
+    except (UnsafePathError, OSError) as exc:
+        # A planted symlink, a read-only or full reports folder: one line, nothing run.
+        message = exc if isinstance(exc, UnsafePathError) else write_problem(root, exc)
+        print(f"shopcast: error: {message}", file=sys.stderr)
+        return ExitCode.CANNOT_WRITE
 
 
 def _run_locked(
@@ -335,6 +344,8 @@ def _run_locked(
 ) -> ExitCode:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = root / "logs"
+    if log_dir.is_symlink():
+        check_inside(log_dir, root)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"batch-{stamp}.log"
     outcomes: list[Outcome] = []
@@ -386,7 +397,8 @@ def _run_locked(
     )
     t0 = time.perf_counter()
     interrupted = False
-    with open(log_path, "w", encoding="utf-8") as logfile:
+    log_fd = open_nofollow(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(log_fd, "w", encoding="utf-8") as logfile:
         pool = ThreadPoolExecutor(max_workers=workers)
         futures = [pool.submit(_run_one, nb, pf, timeout_s, root, logfile) for nb, pf in todo]
         try:

@@ -14,12 +14,19 @@ from pathlib import Path
 
 from shopcast import __version__
 from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR
-from shopcast.exceptions import ParameterError, ShopcastError
+from shopcast.exceptions import (
+    ParameterError,
+    ReportsUnwritableError,
+    ShopcastError,
+    UnsafePathError,
+    bounded,
+)
 from shopcast.workbench.runner import (
     DEFAULT_TIMEOUT_S,
     EXIT_MEANINGS,
     ExitCode,
     RunInterrupted,
+    check_timeout,
     execute,
     plan_run,
 )
@@ -45,10 +52,23 @@ def notebook_for_params(path: Path) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    timeout = check_timeout(args.timeout)
     plan = plan_run(resolve_notebook(args.notebook), args.params, args.p, args.scenario)
-    result = execute(plan, timeout_s=args.timeout, progress=None)
+    result = execute(plan, timeout_s=timeout, progress=None)
     print(result.run_dir / "report.html")
+    error = result.record.get("error")
+    if error:  # a scheduler's log must say what went wrong, not only the report
+        print(error_lines(error), file=sys.stderr)
     return int(result.exit_code)
+
+
+def error_lines(error: dict) -> str:
+    """A run's error in at most two lines: kind and cell, then ``ename: evalue``."""
+    cell = f" in cell {error['cell_index']}" if error.get("cell_index") is not None else ""
+    first = f"shopcast: {error.get('kind', 'error')}{cell}"
+    evalue = " ".join(str(error.get("evalue", "")).split())
+    second = f"  {error.get('ename', 'Error')}: {evalue}"
+    return bounded(first, 200) + "\n" + bounded(second, 400)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -83,8 +103,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from shopcast.workbench import batch
 
+    timeout = check_timeout(args.timeout)
     return int(
-        batch.run_batch(args.params, workers=args.workers, force=args.force, timeout_s=args.timeout)
+        batch.run_batch(args.params, workers=args.workers, force=args.force, timeout_s=timeout)
     )
 
 
@@ -124,10 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", help="scenario name (default: the last params file's stem)")
     run.add_argument(
         "--timeout",
-        type=float,
+        type=str,  # checked by check_timeout: one message for every bad value
         default=DEFAULT_TIMEOUT_S,
         metavar="S",
-        help=f"whole-run timeout in seconds (default {DEFAULT_TIMEOUT_S})",
+        help=f"whole-run timeout in seconds, positive, at most 7 days "
+        f"(default {DEFAULT_TIMEOUT_S})",
     )
     run.set_defaults(func=_cmd_run)
 
@@ -156,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--force", action="store_true", help="run even unchanged scenarios")
     bat.add_argument(
         "--timeout",
-        type=float,
+        type=str,  # checked by check_timeout: one message for every bad value
         default=DEFAULT_TIMEOUT_S,
         metavar="S",
         help="whole-run timeout per scenario in seconds",
@@ -190,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         print(f"shopcast: interrupted: {exc}", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except (ReportsUnwritableError, UnsafePathError) as exc:
+        print(f"shopcast: error: {exc}", file=sys.stderr)
+        return int(ExitCode.CANNOT_WRITE)
     except ShopcastError as exc:  # a user's mistake: a message, never a traceback
         print(f"shopcast: error: {exc}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)

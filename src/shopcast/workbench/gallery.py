@@ -21,6 +21,7 @@ from shopcast.config import CHECKED_NAME, LATEST_NAME, RECORD_NAME
 from shopcast.fileio import atomic_write
 from shopcast.publish import format_value
 from shopcast.workbench.render import CSS, PAGES, headline_band, is_band
+from shopcast.workbench.runs import reap_abandoned
 from shopcast.workbench.safety import CSP, check_self_contained
 
 GALLERY_CSS = """
@@ -276,6 +277,7 @@ def render_index(root: Path) -> str:
 def write_index(root: Path) -> Path:
     """Rewrite ``root/index.html`` atomically; returns its path."""
     root.mkdir(parents=True, exist_ok=True)
+    reap_abandoned(root)  # a run whose process is gone is shown as abandoned, not running
     target = root / "index.html"
     atomic_write(target, render_index(root))
     return target

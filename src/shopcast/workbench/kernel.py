@@ -24,6 +24,9 @@ from jupyter_client.manager import AsyncKernelManager
 
 KERNEL_NAME = "shopcast"
 KERNEL_DISPLAY_NAME = "Python (shopcast)"
+#: The longest folder the kernel's sockets are made in: a socket's path (folder, a 25-character
+#: subfolder and the socket's name) must fit the 107 bytes of AF_UNIX.
+SOCKET_BASE_MAX = 70
 
 
 def kernel_argv() -> list[str]:
@@ -39,7 +42,15 @@ def kernel_argv() -> list[str]:
 
 
 class ProjectKernelSpecManager(KernelSpecManager):
-    """Resolves every kernel name to the project's own interpreter."""
+    """Resolves every kernel name to the project's own interpreter.
+
+    ``kernel_env`` is added to the kernel's environment (the runner sets the run's private
+    ``TMPDIR`` there, so cmdstanpy's and Prophet's temporary folders land in it).
+    """
+
+    def __init__(self, kernel_env: dict[str, str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_env = dict(kernel_env or {})
 
     def find_kernel_specs(self) -> dict[str, str]:
         """One kernel: the project's."""
@@ -53,16 +64,29 @@ class ProjectKernelSpecManager(KernelSpecManager):
             language="python",
             resource_dir="",
             metadata={},
-            env={},
+            env=dict(self.kernel_env),
         )
 
 
-def project_kernel_manager() -> AsyncKernelManager:
-    """A kernel manager for the project's kernel, on IPC sockets in a fresh private folder."""
-    sock_dir = Path(tempfile.mkdtemp(prefix="shopcast-kernel-"))
+def project_kernel_manager(run_tmp: str | Path | None = None) -> AsyncKernelManager:
+    """A kernel manager for the project's kernel, on IPC sockets in a fresh private folder.
+
+    Args:
+        run_tmp: the run's private temporary folder: the socket folder is made inside it and
+            the kernel gets it as ``TMPDIR`` (``TEMP``, ``TMP``), so nothing the kernel leaves
+            survives the folder's removal.
+    """
+    base = run_tmp
+    if base is not None and len(str(base)) > SOCKET_BASE_MAX:
+        base = "/tmp"
+    sock_dir = Path(tempfile.mkdtemp(prefix="shopcast-kernel-", dir=base))
+    env = {name: str(run_tmp) for name in ("TMPDIR", "TEMP", "TMP")} if run_tmp else {}
+    # The connection file (ports, key) in the socket folder too: removed with it, whatever ends
+    # the run.
     return AsyncKernelManager(
+        connection_file=str(sock_dir / "kernel.json"),
         kernel_name=KERNEL_NAME,
-        kernel_spec_manager=ProjectKernelSpecManager(),
+        kernel_spec_manager=ProjectKernelSpecManager(kernel_env=env),
         transport="ipc",
         ip=str(sock_dir / "k"),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -39,16 +40,158 @@ COMMAND_LINE = "-p on the command line"
 # ----------------------------------------------------------------------------- reading
 
 
-def load_params_file(path: str | Path) -> dict[str, Any]:
-    """Read one flat YAML scenario file (safe loading only).
+#: The largest scenario file read (a flat file of parameters is a few kilobytes).
+MAX_PARAMS_FILE_BYTES = 1_000_000
+#: How deep a scenario file may nest: a mapping of parameters whose values may be flat lists.
+MAX_FILE_DEPTH = 2
+
+_YAML_FORM = "a flat YAML mapping of parameter: value"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader without implicit timestamps.
+
+    A date stays the text it was written as (the ambiguous YAML 1.1 forms are refused before
+    loading, see :func:`_scan_yaml`).
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+#: Plain scalars that YAML 1.1 (PyYAML, hence plain ``papermill -f``) and YAML 1.2 read
+#: differently, with what each makes of them.
+_AMBIGUOUS = (
+    (
+        re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$"),
+        "a base-60 number in YAML 1.1 (1:30 is 90) and text in YAML 1.2",
+    ),
+    (
+        re.compile(r"^[-+]?0[0-9_]+$"),
+        "octal in YAML 1.1 (010 is 8) and decimal in YAML 1.2 (010 is 10)",
+    ),
+    (
+        re.compile(r"^[-+]?0o[0-7_]+$"),
+        "octal in YAML 1.2 and text in YAML 1.1",
+    ),
+    (
+        re.compile(r"^[-+]?(0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*_[0-9_]*)$"),
+        "a number in YAML 1.1 and text or another number in YAML 1.2",
+    ),
+    (
+        re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$"),
+        "a boolean in YAML 1.1 and text in YAML 1.2",
+    ),
+)
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([Tt ].*)?$")
+
+
+def _scan_yaml(text: str, origin: str, max_depth: int, key: str | None = None) -> None:
+    """Refuse, before anything is built, what a flat scenario value never needs.
+
+    Walks PyYAML's event stream (iterative: a document nested 10,000 levels deep cannot exhaust
+    the stack, as loading it would) and refuses aliases (a 400-byte alias bomb expands to
+    hundreds of megabytes), nesting deeper than ``max_depth``, and plain scalars whose meaning
+    differs between YAML 1.1 and 1.2. Quoted scalars are text in both and always pass.
 
     Raises:
-        ParameterError: the file is missing, is not YAML, is not a flat mapping, or holds an
-            unquoted date (papermill would pass it as code, not as a string).
+        ParameterError: naming ``origin``, the key when known, and how to write the value.
+    """
+    current = key
+    # One entry per open collection: [is a mapping, expects a key next].
+    stack: list[list[bool]] = []
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise ParameterError(
+                    current or "(file)",
+                    f"*{event.anchor}",
+                    "a value written out: YAML aliases and anchors are not allowed in scenario "
+                    "parameters",
+                    file=origin,
+                )
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if stack and stack[-1][0]:
+                    stack[-1][1] = not stack[-1][1]
+                stack.append([isinstance(event, yaml.MappingStartEvent), True])
+                if len(stack) > max_depth:
+                    raise ParameterError(
+                        current or "(file)",
+                        f"a value nested {len(stack)} or more levels deep",
+                        (
+                            f"{_YAML_FORM}, each value plain or a flat list"
+                            if key is None
+                            else "a plain value or a flat list, e.g. -p thresholds=[0,10000]"
+                        ),
+                        file=origin,
+                    )
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                stack.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                if stack and stack[-1][0] and stack[-1][1]:
+                    stack[-1][1] = False
+                    if len(stack) == 1 and key is None:
+                        current = event.value
+                    continue
+                if stack and stack[-1][0]:
+                    stack[-1][1] = True
+                if event.style is None and event.implicit[0]:
+                    _check_unambiguous(current or "(file)", event.value, origin, key is None)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not YAML"
+        raise ParameterError(
+            key or "(file)", f"invalid YAML{where}: {problem}", _YAML_FORM, file=origin
+        ) from None
+
+
+def _check_unambiguous(key: str, value: str, origin: str, in_file: bool) -> None:
+    for pattern, meaning in _AMBIGUOUS:
+        if pattern.match(value):
+            raise ParameterError(
+                key,
+                value,
+                f"a value YAML 1.1 and YAML 1.2 read alike: {value} is {meaning}. Write the "
+                f'number in plain decimal digits, true or false, or quote it ("{value}") for text',
+                file=origin,
+            )
+    if in_file and _DATE.match(value):
+        raise ParameterError(
+            key,
+            value,
+            f'a quoted ISO date string, e.g. {key}: "{value}" (unquoted, papermill would pass '
+            "it to the notebook as code, not as a date)",
+            file=origin,
+        )
+
+
+def load_params_file(path: str | Path) -> dict[str, Any]:
+    """Read one flat YAML scenario file (safe loading only, YAML 1.1/1.2 ambiguities refused).
+
+    Raises:
+        ParameterError: the file is missing, too large, not UTF-8, not YAML, not a flat mapping,
+            uses aliases, or holds an unquoted date or a value YAML 1.1 and 1.2 read differently.
     """
     path = Path(path)
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+        size = path.stat().st_size if is_file else 0
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        raise ParameterError(
+            "--params", str(path), f"an existing YAML file ({exc.strerror})"
+        ) from None
+    if not is_file:
         raise ParameterError("--params", str(path), "an existing YAML file", file=str(path))
+    if size > MAX_PARAMS_FILE_BYTES:
+        raise ParameterError(
+            "(file)",
+            f"{size:,} bytes",
+            f"a scenario file of at most {MAX_PARAMS_FILE_BYTES:,} bytes",
+            file=str(path),
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -58,23 +201,17 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
             "a UTF-8 text file (save it as UTF-8)",
             file=str(path),
         ) from None
+    _scan_yaml(text, str(path), MAX_FILE_DEPTH)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        data = yaml.load(text, Loader=_Loader)
+    except (yaml.YAMLError, ValueError) as exc:
         raise ParameterError(
-            "(file)",
-            f"invalid YAML{where}",
-            "a flat YAML mapping of parameter: value",
-            file=str(path),
+            "(file)", f"invalid YAML ({exc})", _YAML_FORM, file=str(path)
         ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ParameterError(
-            "(file)", type(data).__name__, "a flat YAML mapping of parameter: value", file=str(path)
-        )
+        raise ParameterError("(file)", type(data).__name__, _YAML_FORM, file=str(path))
     for key, value in data.items():
         _check_plain(str(key), value, str(path))
     return {str(k): v for k, v in data.items()}
@@ -102,21 +239,34 @@ def _check_plain(key: str, value: Any, origin: str) -> None:
 
 
 def parse_cli_param(text: str) -> tuple[str, Any]:
-    """Parse one ``-p KEY=VALUE``; the value is read as YAML, a bare date becomes an ISO string."""
+    """Parse one ``-p KEY=VALUE``; the value is read as YAML.
+
+    A quoted value stays text (``-p 'data_segment="1.5"'``); a bare date stays the ISO string it
+    is; ``1e8`` is a number (YAML 1.2, unlike 1.1); a value YAML reads as nothing but a comment
+    (``-p data_segment=#``) is taken as the text written. Forms YAML 1.1 and 1.2 read
+    differently (``010``, ``1:30``, ``yes``) are refused with how to write them.
+    """
     key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
+    key = key.strip()
+    if not sep or not key:
         raise ParameterError("-p", text, "KEY=VALUE, e.g. -p seed=7", file=COMMAND_LINE)
+    if not raw.strip():
+        return key, ""
+    _scan_yaml(raw, COMMAND_LINE, 1, key=key)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    if isinstance(value, (dt.date, dt.datetime)):
-        value = value.isoformat()
-    if isinstance(value, str):  # YAML 1.1 reads 1e8 as text; on the command line it is a number
+        node = yaml.compose(raw, Loader=_Loader)
+        value = yaml.load(raw, Loader=_Loader)
+    except (yaml.YAMLError, ValueError):
+        node, value = None, raw
+    if node is None:
+        value = raw  # only a comment, e.g. "#": the text itself
+    elif isinstance(node, yaml.ScalarNode) and node.style is None and isinstance(value, str):
+        # YAML 1.1 reads 1e8 as text; YAML 1.2 (and a reader of the command line) a number
         with contextlib.suppress(ValueError):
-            value = float(value) if any(c in value.lower() for c in ".e") else int(value)
-    _check_plain(key.strip(), value, COMMAND_LINE)
-    return key.strip(), value
+            if re.fullmatch(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", value):
+                value = float(value) if any(c in value.lower() for c in ".e") else int(value)
+    _check_plain(key, value, COMMAND_LINE)
+    return key, value
 
 
 # ----------------------------------------------------------------------------- notebook side
@@ -141,6 +291,17 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     notebook = Path(notebook)
     if not notebook.is_file():
         raise ParameterError("NOTEBOOK", str(notebook), "an existing .ipynb file")
+    stat = notebook.stat()
+    return dict(_notebook_parameters(str(notebook), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=32)
+def _notebook_parameters(
+    path: str,
+    size: int,  # noqa: ARG001 - part of the cache key: an edited notebook is read again
+    mtime_ns: int,  # noqa: ARG001
+) -> dict[str, NotebookParameter]:
+    notebook = Path(path)
     try:
         found = inspect_notebook(str(notebook))
     except ValueError as exc:  # papermill: no kernelspec, unknown language
@@ -251,11 +412,9 @@ def _describe_allowed(err: dict[str, Any]) -> str:
     text = err["msg"].replace("Input should be", "a value that is").replace("Value error, ", "")
     value = err.get("input")
     if err["type"] in ("float_type", "int_type") and isinstance(value, str):
-        try:
-            float(value)
-            text += f" (YAML reads {value} as text: write it as {float(value):.1f})"
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            if math.isfinite(float(value)):
+                text += f" (YAML reads {value} as text: write it as {float(value):.1f})"
     return text
 
 

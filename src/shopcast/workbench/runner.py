@@ -13,11 +13,16 @@ wrong (:class:`ExitCode`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import logging
+import math
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -44,8 +49,13 @@ from shopcast.config import (
     code_digest,
     reports_dir,
 )
-from shopcast.exceptions import RunInterrupted
-from shopcast.fileio import atomic_write
+from shopcast.exceptions import (
+    ParameterError,
+    ReportsUnwritableError,
+    RunInterrupted,
+    ShopcastError,
+)
+from shopcast.fileio import atomic_write, check_inside
 from shopcast.publish import HEADLINE_MIME, INPUT_MIME, sha256
 from shopcast.workbench import gallery, render
 from shopcast.workbench.kernel import (
@@ -61,10 +71,18 @@ from shopcast.workbench.params import (
     parse_cli_param,
     validate,
 )
+from shopcast.workbench.runs import (
+    make_run_tmp,
+    reap_abandoned,
+    remove_run_tmp,
+    this_process,
+)
 
 log = logging.getLogger("shopcast")
 
 DEFAULT_TIMEOUT_S = 20 * 60
+#: The longest whole-run timeout accepted: 7 days.
+MAX_TIMEOUT_S = 7 * 24 * 3600
 
 #: Packages whose versions every run records.
 TRACKED_PACKAGES = (
@@ -98,6 +116,7 @@ class ExitCode(IntEnum):
     BATCH_FAILED = 5
     LOCKED = 6
     RENDER_FAILED = 7
+    CANNOT_WRITE = 8
     INTERRUPTED = 130
 
 
@@ -110,7 +129,10 @@ EXIT_MEANINGS = {
     ExitCode.BATCH_FAILED: "batch: at least one scenario failed",
     ExitCode.LOCKED: "batch: another batch holds the lock; nothing was run",
     ExitCode.RENDER_FAILED: "the notebook ran but its report could not be rendered safely",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); failure report written",
+    ExitCode.CANNOT_WRITE: "the reports folder could not be written (read-only, full disk, or a "
+    "symbolic link where shopcast writes); no run is left running",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM) in any phase; run recorded as "
+    "interrupted",
 }
 
 
@@ -158,8 +180,6 @@ def plan_run(
     resolved = validate(notebook, layers)
     name = scenario or (files[-1].stem if files else "default")
     if not name.replace("-", "").replace("_", "").isalnum():
-        from shopcast.exceptions import ParameterError
-
         raise ParameterError("--scenario", name, "letters, digits, '-' and '_' only")
     return RunPlan(notebook=notebook, scenario=name, params=resolved, params_files=files)
 
@@ -209,22 +229,47 @@ def point_latest(scenario_dir: Path, run_dir: Path) -> None:
     """Swap the scenario's ``latest`` symlink to ``run_dir`` atomically (rename over the old).
 
     Only forward: when two runs of a scenario overlap, ``latest`` ends on the newer one (run
-    folders are named by their UTC start), whichever finishes last.
+    folders are named by their UTC start), whichever finishes last. A ``latest`` that points at
+    a run dated in the future, or at nothing, is not "newer": it is repaired. A real folder
+    named ``latest`` (not made by shopcast) is moved aside to ``latest.moved-<UTC>``, never
+    deleted, and the repair is logged.
     """
     link = scenario_dir / LATEST_NAME
-    if link.is_symlink() and os.readlink(link) > run_dir.name:
-        return
+    if link.is_symlink():
+        target = os.readlink(link)
+        now = _now().strftime("%Y%m%dT%H%M%S.%fZ")
+        if target > run_dir.name and target <= now and (scenario_dir / target).is_dir():
+            return
+        if target > now:
+            log.warning("%s pointed at %s, dated in the future; repointed", link, target)
+    elif link.exists():
+        aside = scenario_dir / f"{LATEST_NAME}.moved-{_now():%Y%m%dT%H%M%SZ}"
+        log.warning(
+            "%s was a real %s, not a link; moved to %s",
+            link,
+            "folder" if link.is_dir() else "file",
+            aside.name,
+        )
+        os.rename(link, aside)
     tmp = scenario_dir / f".{LATEST_NAME}.{os.getpid()}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     os.symlink(run_dir.name, tmp)
-    os.replace(tmp, scenario_dir / LATEST_NAME)
+    os.replace(tmp, link)
 
 
 def new_run_dir(root: Path, plan: RunPlan, started: dt.datetime) -> Path:
-    """Create ``<root>/<notebook>/<scenario>/<UTC timestamp>/`` (unique)."""
+    """Create ``<root>/<notebook>/<scenario>/<UTC timestamp>/`` (unique).
+
+    Raises:
+        UnsafePathError: a symbolic link takes the notebook or scenario folder outside ``root``.
+    """
     scenario_dir = root / plan.name / plan.scenario
+    for folder in (root / plan.name, scenario_dir):
+        if folder.is_symlink():
+            check_inside(folder, root)
     scenario_dir.mkdir(parents=True, exist_ok=True)
+    check_inside(scenario_dir, root)
     stamp = started.strftime("%Y%m%dT%H%M%S.%fZ")
     run_dir = scenario_dir / stamp
     run_dir.mkdir()
@@ -286,6 +331,77 @@ class RunResult:
     record: dict[str, Any]
 
 
+class _Stop:
+    """SIGTERM / SIGINT handler of a run.
+
+    Raises :class:`RunInterrupted` while armed, and always remembers the signal (so a signal
+    swallowed by a library, or one that arrives while the finished run is being recorded, is
+    still acted on).
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.armed = True
+
+    def __call__(self, signum: int, frame: object) -> None:  # noqa: ARG002 - handler signature
+        self.signum = signum
+        if self.armed:
+            raise RunInterrupted(f"stopped by signal {signal.Signals(signum).name}")
+
+    @property
+    def reason(self) -> str:
+        return f"stopped by signal {signal.Signals(self.signum).name}" if self.signum else ""
+
+
+@contextlib.contextmanager
+def _handle_signals(stop: _Stop):
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def check_timeout(value: object) -> float:
+    """A whole-run timeout in seconds: a positive finite number up to :data:`MAX_TIMEOUT_S`.
+
+    Raises:
+        ParameterError: for 0, a negative number, nan, inf or anything above the maximum.
+    """
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT_S):
+        raise ParameterError(
+            "--timeout",
+            value,
+            f"a positive number of seconds, at most {MAX_TIMEOUT_S:,} (7 days), "
+            "e.g. --timeout 1200",
+        )
+    return seconds
+
+
+#: errno values that mean "this folder cannot be written", not "the kernel failed".
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def _is_write_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS
+
+
+def write_problem(where: Path, exc: OSError) -> str:
+    """One line saying what could not be written, why, and what to do."""
+    return (
+        f"cannot write {where}: {exc.strerror or exc} (errno {exc.errno}); free space or make "
+        "the reports folder writable (SHOPCAST_REPORTS_DIR moves it); no run was left running"
+    )
+
+
 def execute(
     plan: RunPlan,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -294,17 +410,59 @@ def execute(
 ) -> RunResult:
     """Execute a validated run; never raises for a failure inside the notebook.
 
+    Every exit path (success, a failed cell, the timeout, SIGTERM or SIGINT in any phase, a
+    full or read-only disk) leaves a run record that is not "running", removes the run's private
+    temporary folder and moves ``latest`` only on success.
+
     Args:
         plan: from :func:`plan_run`.
-        timeout_s: whole-run timeout in seconds.
+        timeout_s: whole-run timeout in seconds (see :func:`check_timeout`).
         root: the reports folder (default: :func:`shopcast.config.reports_dir`).
         progress: a progress bar (True) or one log line per cell (False); default: a bar when
             stderr is a terminal.
+
+    Raises:
+        ParameterError: a timeout that is not a positive finite number of seconds.
+        ReportsUnwritableError: the run folder could not be created (nothing ran).
+        UnsafePathError: a symbolic link would take the run folder outside the reports folder.
     """
+    timeout_s = check_timeout(timeout_s)
     root = Path(root) if root else reports_dir()
     progress = sys.stderr.isatty() if progress is None else progress
-    started = _now()
-    run_dir = new_run_dir(root, plan, started)
+    if root.is_dir():
+        reap_abandoned(root)
+    stop = _Stop()
+    with _handle_signals(stop):
+        started = _now()
+        try:
+            run_dir = new_run_dir(root, plan, started)
+        except OSError as exc:
+            raise ReportsUnwritableError(
+                write_problem(root / plan.name / plan.scenario, exc)
+            ) from None
+        run_tmp = make_run_tmp()
+        try:
+            return _execute_in(plan, timeout_s, root, progress, stop, run_dir, run_tmp, started)
+        except (KeyboardInterrupt, RunInterrupted):
+            # Interrupted outside the phases that record it (e.g. while writing the first
+            # record): never leave that record saying "running".
+            stop.armed = False
+            _mark_interrupted(run_dir, stop.reason)
+            raise
+        finally:
+            remove_run_tmp(run_tmp)
+
+
+def _execute_in(
+    plan: RunPlan,
+    timeout_s: float,
+    root: Path,
+    progress: bool,
+    stop: _Stop,
+    run_dir: Path,
+    run_tmp: Path,
+    started: dt.datetime,
+) -> RunResult:
     executed_path = run_dir / EXECUTED_NAME
     record: dict[str, Any] = {
         "notebook": plan.name,
@@ -322,97 +480,229 @@ def execute(
         f"{platform.python_version()} ({sys.executable})",
         "kernel": KERNEL_NAME,
         "timeout_s": timeout_s,
+        **this_process(),
+        "tmp_dir": str(run_tmp),
     }
-    atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+    try:
+        atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+    except OSError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise ReportsUnwritableError(write_problem(run_dir, exc)) from None
 
-    km = project_kernel_manager()
+    km = None
     timed_out = threading.Event()
 
     def on_timeout() -> None:
         timed_out.set()
         log.error(
-            "%s/%s: whole-run timeout of %.0f s reached; stopping the kernel",
+            "%s/%s: whole-run timeout of %g s reached; stopping the kernel",
             plan.name,
             plan.scenario,
             timeout_s,
         )
-        kill_kernel(km)
+        if km is not None:
+            kill_kernel(km)
 
     def on_cell(index: int, total: int) -> None:
-        log.info("%s/%s: cell %d/%d", plan.name, plan.scenario, index + 1, total)
+        if "kernel_pid" not in record:  # so a run killed with -9 can have its kernel stopped
+            pid = getattr(getattr(km, "provisioner", None), "pid", None)
+            record["kernel_pid"] = pid
+            with contextlib.suppress(OSError):
+                atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+        if timed_out.is_set():  # the watchdog fired before the kernel was there to kill
+            raise _TimedOut(f"the whole-run timeout of {timeout_s:g} s was reached")
+        if not progress:
+            log.info("%s/%s: cell %d/%d", plan.name, plan.scenario, index + 1, total)
 
-    watchdog = threading.Timer(timeout_s, on_timeout)
+    timeout_error = {
+        "kind": "timeout",
+        "ename": "Timeout",
+        "evalue": f"the run took longer than the whole-run timeout of {timeout_s:g} s; the "
+        "kernel was stopped (raise it with --timeout)",
+    }
+    watchdog = _Timer(timeout_s, on_timeout)
     watchdog.daemon = True
     error: dict[str, Any] | None = None
     code = ExitCode.OK
+    phase = "starting the kernel"
     t0 = time.perf_counter()
-    watchdog.start()
+    nb = None
     try:
-        papermill.execute_notebook(
-            str(plan.notebook),
-            str(executed_path),
-            parameters=plan.params.overrides,
-            engine_name="shopcast",
-            kernel_name=KERNEL_NAME,
-            progress_bar=progress,
-            cwd=str(plan.notebook.parent),
-            km=km,
-            **({} if progress else {"on_cell": on_cell}),
-        )
-    except PapermillExecutionError as exc:
-        code = ExitCode.TIMEOUT if timed_out.is_set() else ExitCode.CELL_ERROR
-        error = {
-            "kind": "timeout" if timed_out.is_set() else "cell error",
-            "cell_index": exc.cell_index,
-            "source": exc.source,
-            "ename": exc.ename,
-            "evalue": exc.evalue,
-            "traceback": exc.traceback,
-        }
+        km = project_kernel_manager(run_tmp)
+        record["socket_dir"] = str(Path(km.ip).parent)
+        with contextlib.suppress(OSError):  # the run is recorded already; this helps a reaper
+            atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+        watchdog.start()
+        try:
+            phase = "executing"
+            papermill.execute_notebook(
+                str(plan.notebook),
+                str(executed_path),
+                parameters=plan.params.overrides,
+                engine_name="shopcast",
+                kernel_name=KERNEL_NAME,
+                progress_bar=progress,
+                cwd=str(plan.notebook.parent),
+                km=km,
+                on_cell=on_cell,
+            )
+        except PapermillExecutionError as exc:
+            code = ExitCode.TIMEOUT if timed_out.is_set() else ExitCode.CELL_ERROR
+            error = {
+                "kind": "timeout" if timed_out.is_set() else "cell error",
+                "cell_index": exc.cell_index,
+                "source": exc.source,
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "traceback": exc.traceback,
+            }
+        except (KeyboardInterrupt, RunInterrupted):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a dead kernel, a full disk, the timeout
+            if timed_out.is_set():
+                code, error = ExitCode.TIMEOUT, dict(timeout_error)
+            elif _is_write_error(exc):
+                code = ExitCode.CANNOT_WRITE
+                error = {
+                    "kind": "cannot write",
+                    "ename": type(exc).__name__,
+                    "evalue": write_problem(run_dir, exc),
+                }
+            else:
+                code = ExitCode.KERNEL_DIED
+                kind = "kernel died" if isinstance(exc, DeadKernelError) else "kernel error"
+                error = {"kind": kind, "ename": type(exc).__name__, "evalue": str(exc)}
+        finally:
+            watchdog.cancel()
+            _stop_kernel(km)
+        if timed_out.is_set() and code != ExitCode.TIMEOUT:
+            # A reached timeout is a timeout, even if the notebook then finished.
+            code, error = ExitCode.TIMEOUT, {**(error or {}), **timeout_error}
+        duration = time.perf_counter() - t0
+
+        phase = "reading the executed notebook"
+        try:
+            nb = nbformat.read(
+                executed_path if executed_path.exists() else plan.notebook, as_version=4
+            )
+        except (KeyboardInterrupt, RunInterrupted):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a truncated notebook after a kill
+            nb = nbformat.read(plan.notebook, as_version=4)
+            code = code if code != ExitCode.OK else ExitCode.KERNEL_DIED
+            error = error or {
+                "kind": "unreadable output",
+                "ename": type(exc).__name__,
+                "evalue": f"the executed notebook could not be read: {exc}",
+            }
+        if error and "cell_index" not in error:
+            _locate_failing_cell(nb, error)
+        _finish_record(record, nb, plan, code, error, duration)
+
+        phase = "rendering"
+        try:
+            page = render.render_html(nb, record)
+        except (KeyboardInterrupt, RunInterrupted):
+            raise
+        except Exception as exc:
+            log.exception("rendering the report failed")
+            code = ExitCode.RENDER_FAILED
+            record.update(
+                {
+                    "status": "failed",
+                    "exit_code": int(code),
+                    "error": {
+                        "kind": "render error",
+                        "ename": type(exc).__name__,
+                        "evalue": str(exc),
+                    },
+                }
+            )
+            page = render.fallback_html(record)
+        if stop.signum:  # a library swallowed the interruption: it still happened
+            raise RunInterrupted(stop.reason)
     except (KeyboardInterrupt, RunInterrupted) as exc:
-        kill_kernel(km)
+        stop.armed = False
+        watchdog.cancel()
+        if km is not None:
+            _stop_kernel(km)
         code = ExitCode.INTERRUPTED
+        nb = nb or _readable(executed_path, plan.notebook)
         error = {
             "kind": "interrupted",
             "ename": type(exc).__name__,
-            "evalue": str(exc) or "interrupted by the user or the scheduler",
+            "evalue": (str(exc) or stop.reason or "interrupted by the user or the scheduler")
+            + f" while {phase}",
         }
-    except Exception as exc:  # noqa: BLE001 - any other failure is a dead or unstartable kernel
-        if timed_out.is_set():
-            code = ExitCode.TIMEOUT
-            error = {
-                "kind": "timeout",
-                "ename": "Timeout",
-                "evalue": f"the run took longer than the whole-run timeout of "
-                f"{timeout_s:.0f} s; the kernel was stopped (raise it with "
-                "--timeout)",
-            }
-        else:
-            code = ExitCode.KERNEL_DIED
-            kind = "kernel died" if isinstance(exc, DeadKernelError) else "kernel error"
-            error = {"kind": kind, "ename": type(exc).__name__, "evalue": str(exc)}
-    finally:
-        watchdog.cancel()
-        try:
-            run_sync(km.shutdown_kernel)(now=True)
-        except Exception:  # noqa: BLE001 - the kernel may already be gone
-            kill_kernel(km)
-        remove_sockets(km)
-    duration = time.perf_counter() - t0
-
-    try:
-        nb = nbformat.read(executed_path if executed_path.exists() else plan.notebook, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - a truncated notebook after a kill
-        nb = nbformat.read(plan.notebook, as_version=4)
-        code = code if code != ExitCode.OK else ExitCode.KERNEL_DIED
-        error = error or {
-            "kind": "unreadable output",
-            "ename": type(exc).__name__,
-            "evalue": f"the executed notebook could not be read: {exc}",
-        }
-    if error and "cell_index" not in error:
         _locate_failing_cell(nb, error)
+        _finish_record(record, nb, plan, code, error, time.perf_counter() - t0)
+        page = render.fallback_html(record)
+
+    # Commit: signals are held from here; one that arrives before the record is written still
+    # turns the run into an interrupted one (and latest does not move).
+    stop.armed = False
+    try:
+        atomic_write(run_dir / REPORT_NAME, page)
+        if stop.signum and code != ExitCode.INTERRUPTED:
+            code = ExitCode.INTERRUPTED
+            error = {"kind": "interrupted", "ename": "RunInterrupted", "evalue": stop.reason}
+            _finish_record(record, nb, plan, code, error, record["duration_s"])
+            atomic_write(run_dir / REPORT_NAME, render.fallback_html(record))
+        atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+        if code == ExitCode.OK:
+            point_latest(run_dir.parent, run_dir)
+    except OSError as exc:
+        code = ExitCode.CANNOT_WRITE
+        _settle_unwritable(run_dir, record, exc)
+    ok = code == ExitCode.OK
+    _rebuild_gallery(root)
+    log.log(
+        logging.INFO if ok else logging.ERROR,
+        "%s/%s: %s in %.1f s -> %s",
+        plan.name,
+        plan.scenario,
+        record["status"],
+        record.get("duration_s", 0.0),
+        run_dir / REPORT_NAME,
+    )
+    return RunResult(exit_code=code, run_dir=run_dir, record=record)
+
+
+#: The whole-run watchdog (a name of its own so a test can fire it at a chosen moment).
+_Timer = threading.Timer
+
+
+class _TimedOut(ShopcastError):
+    """Raised at a cell start once the whole-run timeout has been reached."""
+
+
+def _stop_kernel(km) -> None:
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - the kernel may already be gone, or never started
+        kill_kernel(km)
+    remove_sockets(km)
+
+
+def _readable(executed: Path, notebook: Path) -> nbformat.NotebookNode:
+    for path in (executed, notebook):
+        try:
+            return nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - partial or missing: try the next
+            continue
+    return nbformat.v4.new_notebook()
+
+
+def _finish_record(
+    record: dict[str, Any],
+    nb: nbformat.NotebookNode,
+    plan: RunPlan,
+    code: ExitCode,
+    error: dict[str, Any] | None,
+    duration: float,
+) -> None:
     headline, inputs = published_values(nb)
+    status = {ExitCode.OK: "succeeded", ExitCode.INTERRUPTED: "interrupted"}.get(code, "failed")
     record.update(
         {
             "exit_code": int(code),
@@ -422,38 +712,58 @@ def execute(
             "data_sha256": inputs,
             "title": render.notebook_title(nb, plan.name),
             "error": error,
-            "status": "succeeded" if code == ExitCode.OK else "failed",
+            "status": status,
         }
     )
+
+
+def _mark_interrupted(run_dir: Path, reason: str) -> None:
+    path = run_dir / RECORD_NAME
     try:
-        page = render.render_html(nb, record)
-    except Exception as exc:
-        log.exception("rendering the report failed")
-        code = ExitCode.RENDER_FAILED
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing recorded yet: nothing to keep
+        return
+    if record.get("status") == "running":
         record.update(
-            {
-                "status": "failed",
-                "exit_code": int(code),
-                "error": {"kind": "render error", "ename": type(exc).__name__, "evalue": str(exc)},
-            }
+            status="interrupted",
+            exit_code=int(ExitCode.INTERRUPTED),
+            ended=_now().isoformat(timespec="seconds"),
+            error={"kind": "interrupted", "ename": "RunInterrupted", "evalue": reason},
         )
-        page = render.fallback_html(record)
-    atomic_write(run_dir / REPORT_NAME, page)
-    atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
-    ok = code == ExitCode.OK
-    if ok:
-        point_latest(run_dir.parent, run_dir)
-    _rebuild_gallery(root)
-    log.log(
-        logging.INFO if ok else logging.ERROR,
-        "%s/%s: %s in %.1f s -> %s",
-        plan.name,
-        plan.scenario,
-        record["status"],
-        duration,
-        run_dir / REPORT_NAME,
+        with contextlib.suppress(OSError):
+            atomic_write(path, json.dumps(record, indent=2, default=str))
+
+
+def _settle_unwritable(run_dir: Path, record: dict[str, Any], exc: OSError) -> None:
+    """After a failed write, record the failure; never leave a "running" record.
+
+    Frees the run's own files if the disk is full; if even that fails, removes the run folder.
+    """
+    record.update(
+        status="failed",
+        exit_code=int(ExitCode.CANNOT_WRITE),
+        ended=_now().isoformat(timespec="seconds"),
+        error={
+            "kind": "cannot write",
+            "ename": type(exc).__name__,
+            "evalue": write_problem(run_dir, exc),
+        },
     )
-    return RunResult(exit_code=code, run_dir=run_dir, record=record)
+    log.error("%s", record["error"]["evalue"])
+    for attempt in range(2):
+        try:
+            atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
+            return
+        except OSError:
+            if attempt == 0:
+                for name in (EXECUTED_NAME, REPORT_NAME):
+                    with contextlib.suppress(OSError):
+                        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    if (run_dir / RECORD_NAME).exists():  # a read-only folder: the record cannot be changed
+        with contextlib.suppress(OSError):
+            (run_dir / RECORD_NAME).unlink()
 
 
 def _locate_failing_cell(nb: nbformat.NotebookNode, error: dict[str, Any]) -> None:
