@@ -21,6 +21,7 @@ from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Dict
 
 KERNEL_NAME = "shopcast"
 KERNEL_DISPLAY_NAME = "Python (shopcast)"
@@ -39,7 +40,13 @@ def kernel_argv() -> list[str]:
 
 
 class ProjectKernelSpecManager(KernelSpecManager):
-    """Resolves every kernel name to the project's own interpreter."""
+    """Resolves every kernel name to the project's own interpreter.
+
+    ``run_env`` is added to the kernel's environment (the run's identity, see
+    :func:`shopcast.config.run_context`).
+    """
+
+    run_env = Dict(help="environment variables added to the kernel's environment")
 
     def find_kernel_specs(self) -> dict[str, str]:
         """One kernel: the project's."""
@@ -53,16 +60,20 @@ class ProjectKernelSpecManager(KernelSpecManager):
             language="python",
             resource_dir="",
             metadata={},
-            env={},
+            env=dict(self.run_env),
         )
 
 
-def project_kernel_manager() -> AsyncKernelManager:
-    """A kernel manager for the project's kernel, on IPC sockets in a fresh private folder."""
+def project_kernel_manager(env: dict[str, str] | None = None) -> AsyncKernelManager:
+    """A kernel manager for the project's kernel, on IPC sockets in a fresh private folder.
+
+    Args:
+        env: variables added to the kernel's environment (e.g. the run's identity).
+    """
     sock_dir = Path(tempfile.mkdtemp(prefix="shopcast-kernel-"))
     return AsyncKernelManager(
         kernel_name=KERNEL_NAME,
-        kernel_spec_manager=ProjectKernelSpecManager(),
+        kernel_spec_manager=ProjectKernelSpecManager(run_env=env or {}),
         transport="ipc",
         ip=str(sock_dir / "k"),
     )

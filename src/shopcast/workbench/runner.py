@@ -43,6 +43,7 @@ from shopcast.config import (
     REPORT_NAME,
     code_digest,
     reports_dir,
+    run_environment,
 )
 from shopcast.exceptions import RunInterrupted
 from shopcast.fileio import atomic_write
@@ -325,7 +326,7 @@ def execute(
     }
     atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
 
-    km = project_kernel_manager()
+    km = project_kernel_manager(run_environment(plan.name, plan.scenario, run_dir.name, root))
     timed_out = threading.Event()
 
     def on_timeout() -> None:
