@@ -76,3 +76,7 @@ class RunInterrupted(ShopcastError):
 
 class BatchLocked(ShopcastError):
     """Another batch is running on the same reports folder."""
+
+
+class ArchiveError(DataError):
+    """A forecast archive file is corrupt or partial, or a run's rows already exist."""

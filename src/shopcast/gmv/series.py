@@ -113,7 +113,8 @@ def _latest_revisions(path: Path, frame: pd.DataFrame, as_of: object) -> pd.Data
     """Rows known on ``as_of`` (all when None), one per segment and date: the latest revision."""
     text = frame["published"].str.strip()
     bad = frame.loc[
-        ~text.str.match(_ISO_PARTIAL) | pd.to_datetime(text, format="ISO8601", errors="coerce").isna()
+        ~text.str.match(_ISO_PARTIAL)
+        | pd.to_datetime(text, format="ISO8601", errors="coerce").isna()
     ]
     if len(bad):
         _raise(

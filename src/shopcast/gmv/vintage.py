@@ -26,7 +26,9 @@ from shopcast.exceptions import DataError, ParameterError
 DEFAULT_AS_OF = "2023-08-31"
 
 
-def parse_as_of(value: str | dt.date | pd.Timestamp | None, name: str = "as_of") -> pd.Timestamp | None:
+def parse_as_of(
+    value: str | dt.date | pd.Timestamp | None, name: str = "as_of"
+) -> pd.Timestamp | None:
     """``as_of`` as a day Timestamp, or None for "" / None (every figure, as known today).
 
     Raises:
@@ -87,9 +89,7 @@ def split_by_vintage(
     )
     if cutoff is None:
         return frame, frame.iloc[0:0]
-    ambiguous = frame.loc[
-        (frame["published_first"] <= cutoff) & (frame["published_last"] > cutoff)
-    ]
+    ambiguous = frame.loc[(frame["published_first"] <= cutoff) & (frame["published_last"] > cutoff)]
     if len(ambiguous):
         first = ambiguous.iloc[0]
         lines = ", ".join(str(n) for n in ambiguous["line"].head(10))
