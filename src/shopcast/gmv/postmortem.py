@@ -569,7 +569,8 @@ def _outcome_words(row: pd.Series) -> str:
         band = "inside" if row["in_80"] else "outside"
         return (
             f"{place} {period}: {_usd(row['value_usd'])} ({row['outcome_id']}, "
-            f"{row['reliability']}) fell at the forecast's {row['pit']:.0%} quantile, {band} its 80% band"
+            f"{row['reliability']}) fell at the forecast's {row['pit']:.0%} quantile, "
+            f"{band} its 80% band"
         )
     return (
         f"{place} {period} {row['event']} ({row['outcome_id']}, {row['reliability']}): the "
@@ -655,3 +656,122 @@ def calibration_summary(pm: PostMortem) -> pd.DataFrame:
             "brier_events": ev["brier"].astype(float).mean(),
         }
     return pd.DataFrame(rows).T.rename_axis("reliability")
+
+
+def _month_start(value: object) -> pd.Timestamp:
+    return pd.Timestamp(value).to_period("M").to_timestamp()
+
+
+def window_outcomes(pm: PostMortem, start: str, end: str) -> pd.DataFrame:
+    """The outcome figures that are totals over exactly the months ``start``..``end``."""
+    o = pm.outcomes
+    return o.loc[
+        (o["measure"] == "total")
+        & (o["period_start"] == _month_start(start))
+        & (o["period_end"] == _month_end(end))
+        & (o["published_last"] > min(vf.as_of for vf in pm.vintages))
+    ]
+
+
+def scored_windows(pm: PostMortem) -> list[tuple[str, str, str]]:
+    """The windows worth a chart: the goal window, then each later calendar year that has an
+    outcome; as ``(start, end, label)``."""
+    g = pm.goals
+    out = [(g.start, g.end, f"Goal window {g.start[:7]} to {g.end[:7]}")]
+    first = _month_start(g.end).year + 1
+    years = sorted({d.year for d in pm.outcomes["period_start"] if d.year >= first})
+    for year in years:
+        start, end = f"{year}-01-01", f"{year}-12-01"
+        if len(window_outcomes(pm, start, end)) and len(window_forecasts(pm, start, end)):
+            out.append((start, end, f"Calendar {year}"))
+    return out
+
+
+def headline_values(pm: PostMortem, call_as_of: str) -> dict[str, tuple[object, str, str | None]]:
+    """The post-mortem's headline values: ``name -> (value, label, format)``, for ``publish``.
+
+    The call is the vintage ``call_as_of``; the calibration figures pool every vintage over the
+    estimates from reported figures.
+    """
+    vf = pm.forecast(call_as_of) if call_as_of else None
+    fc = vf.forecast if vf is not None else None
+    g = pm.goals
+    day = f"{parse_as_of(call_as_of):%Y-%m-%d}" if call_as_of else "n/a"
+    out: dict[str, tuple[object, str, str | None]] = {
+        "call_probability_absolute": (
+            None if fc is None else fc.absolute.probability,
+            f"Call of {day}: P(GMV {g.start[:7]} to {g.end[:7]} >= {_usd(g.target_usd)})",
+            ".0%",
+        ),
+        "call_probability_multiple": (
+            None if fc is None else fc.multiple.probability,
+            f"Call of {day}: P(>= {g.multiple:g}x {g.base_start[:4]})",
+            ".0%",
+        ),
+        "call_window_p50": (None if fc is None else fc.absolute.p50, "Call: window median", "usd"),
+        "call_window_p10": (None if fc is None else fc.absolute.p10, "Call: window P10", "usd"),
+        "call_window_p90": (None if fc is None else fc.absolute.p90, "Call: window P90", "usd"),
+    }
+    reported_settle = pm.settled.loc[
+        (pm.settled["goal"] == "absolute") & (pm.settled["reliability"] == "reported")
+    ]
+    out["goal_settled_by_reported_figure"] = (
+        "no" if reported_settle.empty else ", ".join(reported_settle["outcome_id"]),
+        "Goal settled by a reported figure",
+        None,
+    )
+    est = pm.scores.loc[
+        (pm.scores["role"] == "estimate") & (pm.scores["reliability"] == "reported")
+    ]
+    ev = pm.scores.loc[(pm.scores["role"] != "estimate") & (pm.scores["reliability"] == "reported")]
+    n_runs = sum(v.forecast is not None for v in pm.vintages)
+    out.update(
+        {
+            "vintages_forecast": (n_runs, "Vintages with a forecast", None),
+            "n_scored_estimates": (len(est), "Reported estimates scored (all vintages)", None),
+            "coverage_80": (
+                est["in_80"].astype(float).mean() if len(est) else None,
+                "Share inside the 80% interval",
+                ".0%",
+            ),
+            "coverage_50": (
+                est["in_50"].astype(float).mean() if len(est) else None,
+                "Share inside the 50% interval",
+                ".0%",
+            ),
+            "mean_pit": (
+                est["pit"].astype(float).mean() if len(est) else None,
+                "Mean PIT (0.5 if unbiased)",
+                ".2f",
+            ),
+            "brier_bound_events": (
+                ev["brier"].astype(float).mean() if len(ev) else None,
+                "Mean Brier score of the reported bounds",
+                ".3f",
+            ),
+        }
+    )
+    return out
+
+
+def archive_postmortem(
+    pm: PostMortem, data_file: str | Path, notebook: str = "forecast_postmortem"
+) -> Path:
+    """Append every vintage's forecast to the forecast archive (one file for this run)."""
+    from shopcast.gmv.archive import append
+    from shopcast.publish import sha256
+
+    records = pm.archive_records().assign(data_sha256=sha256(resolve_project_path(data_file)))
+    return append(records, notebook=notebook)
+
+
+def archive_note(pm: PostMortem, path: Path) -> str:
+    """Markdown: where this run's archived rows are and how to read them back."""
+    n = sum(vf.forecast is not None for vf in pm.vintages)
+    return (
+        f"This run's forecasts ({n} vintages: quantiles 1% to 99% of every month, of the goal "
+        "window and of every calendar year, and both goal probabilities) were appended to the "
+        f"forecast archive as `{path}` (one file per run, never rewritten; its last line holds "
+        "its row count and SHA-256). Read every archived forecast back with "
+        "`shopcast.gmv.archive.read_archive()`, which refuses a corrupt or cut-short file."
+    )
