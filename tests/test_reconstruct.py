@@ -19,6 +19,7 @@ AUTUMN_2023 = "2023-10-31"
 def _known_anchors():
     return anchors_as_of(load_anchors(), AUTUMN_2023)[0]
 
+
 GRID = pd.date_range("2021-01-01", "2022-12-01", freq="MS")
 # A known smooth path: 50 M in January 2021, growing 8 % a month.
 TRUTH = pd.Series(50e6 * 1.08 ** np.arange(len(GRID)), index=GRID)

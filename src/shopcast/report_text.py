@@ -232,3 +232,19 @@ def postmortem_caveats(result: Any) -> str:
     for v in failed:
         items.append(f"No forecast as of {v.as_of:%Y-%m-%d}: {v.error}")
     return "\n".join(f"- {_md_escape(item)}" for item in items)
+
+
+def vintage_sentence(result: Any) -> str:
+    """One Markdown line saying what the goal forecast knew: its ``as_of`` and history."""
+    if result.as_of:
+        when = f"**Data as of {pd.Timestamp(result.as_of):%d %B %Y}**"
+    else:
+        when = "**Data: every figure in the file** (no as_of vintage)"
+    if result.anchors is not None:
+        known = f"the {len(result.anchors)} figures published by then"
+    else:
+        known = "the series as known then"
+    return (
+        f"- {when}: {known}; the history runs to {result.last_actual:%b %Y}. Figures published "
+        "later are outcomes, kept for the post-mortem (forecast_postmortem)."
+    )
