@@ -188,6 +188,6 @@ def test_user_csv_without_published_keeps_months_ended_by_as_of(tmp_path):
 
 
 def test_user_csv_same_date_same_publication_is_refused(tmp_path):
-    rows = _monthly_rows() + [("2022-03-01", 1.0, "2022-04-05")]
+    rows = [*_monthly_rows(), ("2022-03-01", 1.0, "2022-04-05")]
     with pytest.raises(DataError, match="a revision needs a later published date"):
         load_gmv_csv(_write(tmp_path / "gmv.csv", rows))
