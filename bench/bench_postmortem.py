@@ -1,8 +1,8 @@
 """The default post-mortem end to end: ``shopcast run forecast_postmortem`` on its base scenario.
 
 Nine vintages (the quarter ends from 2022-09-30 to 2024-06-30 and the seed article's 2023-08-31),
-each a full goal forecast (model chosen by backtest, 200 reconstruction draws, 40 histories,
-2,000 paths), scored, charted, archived and rendered to HTML, through the project's kernel, into
+each a full goal forecast (model chosen by backtest, 100 reconstruction draws, 20 histories,
+1,000 paths), scored, charted, archived and rendered to HTML, through the project's kernel, into
 a fresh reports folder with the cache off. Prints each run's seconds and the median of
 ``--repeat`` runs. Target: under 90 s on the 2-core development machine.
 
