@@ -88,7 +88,8 @@ def test_the_seed_articles_vintage_knows_the_expected_figures():
 
 def _inflate_later(src: Path, dst: Path, as_of: pd.Timestamp, factor: float = 7.0) -> int:
     """Copy the anchors with every figure published after as_of multiplied by factor."""
-    rows = list(csv.DictReader(open(src, newline="", encoding="utf-8")))
+    with open(src, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     changed = 0
     for row in rows:
         if publication_span(row["published"])[0] > as_of:

@@ -41,8 +41,12 @@ def reports_dir() -> Path:
 
 
 def run_context() -> dict[str, str]:
-    """The current run's identity as the runner exported it: notebook, scenario, run_id and
-    reports_dir ("" for any not set, e.g. in a plain Python session or under plain papermill)."""
+    """The current run's identity as the runner exported it.
+
+    Returns:
+        notebook, scenario, run_id and reports_dir ("" for any not set, e.g. in a plain Python
+        session or under plain papermill).
+    """
     return {key: os.environ.get(name, "") for key, name in RUN_ENV.items()}
 
 

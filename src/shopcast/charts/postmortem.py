@@ -11,7 +11,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from shopcast.charts.goal import KIND_MARKERS, _usd_tick, anchor_monthly_equivalents
+from shopcast.charts.goal import KIND_MARKERS, anchor_monthly_equivalents
+from shopcast.charts.theme import new_figure, themed, usd_tick
 from shopcast.gmv.goals import path_quantiles
 
 RELIABILITY_STYLE = {
@@ -26,6 +27,7 @@ def _colors(n: int) -> list:
     return [cmap(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
 
 
+@themed
 def hedgehog_chart(
     vintages: list, outcomes: pd.DataFrame | None = None, title: str | None = None
 ) -> Figure:
@@ -39,7 +41,7 @@ def hedgehog_chart(
             :func:`shopcast.charts.goal.anchor_monthly_equivalents`), styled by reliability.
         title: the chart title.
     """
-    fig = Figure(figsize=(10, 5.2))
+    fig = new_figure(10, 5.2)
     ax = fig.add_subplot()
     runs = [v for v in vintages if v.forecast is not None]
     for vf, color in zip(runs, _colors(len(runs)), strict=True):
@@ -94,16 +96,16 @@ def hedgehog_chart(
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="upper left")
     fig.autofmt_xdate()
-    fig.tight_layout()
     return fig
 
 
 def _usd_tick_formatter():
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(_usd_tick)
+    return FuncFormatter(usd_tick)
 
 
+@themed
 def target_by_vintage_chart(forecasts: pd.DataFrame, outcomes: pd.DataFrame, title: str) -> Figure:
     """One target (e.g. the 2023 total) as forecast at each vintage, against its outcomes.
 
@@ -113,7 +115,7 @@ def target_by_vintage_chart(forecasts: pd.DataFrame, outcomes: pd.DataFrame, tit
             ``outcome_id``, ``published_last``.
         title: the chart title.
     """
-    fig = Figure(figsize=(9, 4.4))
+    fig = new_figure(9, 4.4)
     ax = fig.add_subplot()
     if len(forecasts):
         x = pd.to_datetime(forecasts["as_of"])
@@ -144,10 +146,10 @@ def target_by_vintage_chart(forecasts: pd.DataFrame, outcomes: pd.DataFrame, tit
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.autofmt_xdate()
-    fig.tight_layout()
     return fig
 
 
+@themed
 def calibration_chart(pits: pd.Series, coverage: pd.DataFrame, title: str | None = None) -> Figure:
     """PIT histogram (left) and coverage of central intervals by nominal level (right).
 
@@ -157,7 +159,7 @@ def calibration_chart(pits: pd.Series, coverage: pd.DataFrame, title: str | None
             ``n``, ``se``, index ``nominal``).
         title: the figure title.
     """
-    fig = Figure(figsize=(10, 4))
+    fig = new_figure(10, 4)
     left, right = fig.subplots(1, 2)
     u = np.asarray(pits, dtype=float)
     u = u[np.isfinite(u)]
@@ -192,5 +194,4 @@ def calibration_chart(pits: pd.Series, coverage: pd.DataFrame, title: str | None
     right.legend(fontsize=8, loc="upper left")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig

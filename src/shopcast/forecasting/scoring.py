@@ -52,8 +52,10 @@ def pit(samples: object, outcome: float) -> float:
 
 
 def interval_bounds(samples: object, level: float) -> tuple[float, float]:
-    """The central ``level`` interval of a sample: its ``(1-level)/2`` and ``(1+level)/2``
-    quantiles (numpy's default, linear interpolation)."""
+    """The central ``level`` interval of a sample.
+
+    Its ``(1-level)/2`` and ``(1+level)/2`` quantiles (numpy's default, linear interpolation).
+    """
     level = _level(level)
     lo, hi = np.quantile(_sample(samples), [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)

@@ -44,6 +44,7 @@ import pandas as pd
 from shopcast.config import ARCHIVE_NAME, reports_dir, run_context
 from shopcast.exceptions import ArchiveError, ParameterError
 from shopcast.fileio import atomic_create
+from shopcast.forecasting.base import unwrap
 from shopcast.publish import sha256
 
 #: The quantile levels stored for every target.
@@ -64,8 +65,11 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def archive_dir(root: str | Path | None = None) -> Path:
-    """``<reports>/forecast_archive``: the run's reports folder as the runner exported it, else
-    :func:`shopcast.config.reports_dir`, unless ``root`` is given."""
+    """``<reports>/forecast_archive``.
+
+    The reports folder is ``root`` when given, else the run's as the runner exported it, else
+    :func:`shopcast.config.reports_dir`.
+    """
     if root is None:
         root = run_context()["reports_dir"] or reports_dir()
     return Path(root) / ARCHIVE_NAME
@@ -94,7 +98,7 @@ def forecast_records(forecast, goal_multiple: float | None = None) -> pd.DataFra
         the goal window and of every calendar year the paths cover, and both goals'
         probabilities.
     """
-    paths = forecast.paths
+    paths = unwrap(forecast.paths)[0]
     months = pd.DatetimeIndex(pd.to_datetime(paths.columns))
     values = paths.to_numpy(dtype=float)
     rows = []
@@ -163,8 +167,9 @@ def append(
         records: rows with every column of :data:`COLUMNS` except notebook, scenario and
             run_id (added here).
         notebook: the notebook's name.
-        scenario, run_id: default to what the runner exported (:func:`shopcast.config.
-            run_context`), else ``adhoc`` and :func:`new_run_id`.
+        scenario: defaults to what the runner exported (:func:`shopcast.config.run_context`),
+            else ``adhoc``.
+        run_id: defaults to what the runner exported, else :func:`new_run_id`.
         root: the reports folder (default: :func:`archive_dir`'s).
 
     Returns:

@@ -30,6 +30,7 @@ import pandas as pd
 from shopcast.config import resolve_project_path
 from shopcast.exceptions import ParameterError, ShopcastError
 from shopcast.forecasting import scoring
+from shopcast.forecasting.base import unwrap
 from shopcast.gmv.anchors import load_anchors
 from shopcast.gmv.archive import QUANTILE_LEVELS, forecast_records
 from shopcast.gmv.goals import window_total
@@ -62,8 +63,9 @@ OUTCOME_COLUMNS = (
 def vintage_dates(
     first: str, last: str, step_months: int = 3, extra: tuple[str, ...] = ()
 ) -> list[pd.Timestamp]:
-    """Month ends from ``first`` to ``last`` every ``step_months`` (quarter ends by default),
-    plus the ``extra`` dates, sorted and unique.
+    """Month ends from ``first`` to ``last`` every ``step_months``, plus the ``extra`` dates.
+
+    Quarter ends by default; sorted and unique.
 
     Raises:
         ParameterError: ``last`` before ``first`` or a step below 1.
@@ -121,8 +123,11 @@ def run_vintages(
     n_samples: int,
     seed: int,
 ) -> list[VintageForecast]:
-    """Re-run the goal forecast as of each vintage; a vintage whose data cannot carry a
-    forecast (too few figures, a horizon too short) is kept with the reason, not dropped."""
+    """Re-run the goal forecast as of each vintage.
+
+    A vintage whose data cannot carry a forecast (too few figures, a horizon too short) is kept
+    with the reason, not dropped. Arguments as in :func:`run_postmortem`.
+    """
     import time
 
     out = []
@@ -210,6 +215,7 @@ def outcome_table(
 
 def _implied_samples(paths: pd.DataFrame, row: pd.Series) -> np.ndarray | None:
     """Per-sample value of the outcome's quantity on the paths, or None if outside them."""
+    paths = unwrap(paths)[0]
     grid = pd.DatetimeIndex(pd.to_datetime(paths.columns), freq="MS")
     if row["period_start"] < grid[0] or row["period_end"] > grid[-1] + pd.offsets.MonthEnd(0):
         return None
@@ -480,8 +486,10 @@ class PostMortem:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def calibration(self, reliability: tuple[str, ...] = ("reported",)) -> pd.DataFrame:
-        """Coverage of central intervals by nominal level over the estimate outcomes whose
-        reliability is listed (:func:`shopcast.forecasting.scoring.coverage_table`)."""
+        """Coverage of central intervals by nominal level, over the listed reliabilities.
+
+        Only estimate outcomes count (:func:`shopcast.forecasting.scoring.coverage_table`).
+        """
         est = self.scores.loc[
             (self.scores["role"] == "estimate") & self.scores["reliability"].isin(reliability)
         ]
@@ -507,8 +515,16 @@ def run_postmortem(
 
     Args:
         vintages: the ``as_of`` dates (see :func:`vintage_dates`).
-        data_file, coverage, segment, goals, horizon_months, settings, n_draws, n_histories,
-            n_samples, seed: as in :func:`shopcast.gmv.pipeline.run_goal_forecast`.
+        data_file: the anchors table or a user's GMV CSV.
+        coverage: the region forecast and scored.
+        segment: segment of a user's CSV ('' sums all).
+        goals: the goals scored.
+        horizon_months: months forecast past each vintage's last history month.
+        settings: the forecaster's settings.
+        n_draws: reconstruction draws per vintage.
+        n_histories: history draws a model is fitted on per vintage.
+        n_samples: sample paths per vintage.
+        seed: seeds every random step.
         known_by: the outcomes are the figures known on this date ("" = every figure in the file).
     """
     runs = run_vintages(
@@ -674,8 +690,10 @@ def window_outcomes(pm: PostMortem, start: str, end: str) -> pd.DataFrame:
 
 
 def scored_windows(pm: PostMortem) -> list[tuple[str, str, str]]:
-    """The windows worth a chart: the goal window, then each later calendar year that has an
-    outcome; as ``(start, end, label)``."""
+    """The windows worth a chart, as ``(start, end, label)``.
+
+    The goal window, then each later calendar year that has an outcome.
+    """
     g = pm.goals
     out = [(g.start, g.end, f"Goal window {g.start[:7]} to {g.end[:7]}")]
     first = _month_start(g.end).year + 1

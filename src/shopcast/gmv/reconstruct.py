@@ -271,8 +271,10 @@ def _weights(row: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
 
 
 def implied_weights(row: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
-    """Weights ``w`` with ``w @ x`` = the figure's quantity (a total, a daily or a monthly rate,
-    see the module docstring) on monthly values ``x`` over ``grid`` (month starts, USD/month).
+    """Weights ``w`` with ``w @ x`` = the figure's quantity on monthly values ``x``.
+
+    The quantity is a total, a daily or a monthly rate (see the module docstring); ``x`` runs
+    over ``grid`` (month starts, USD per month).
 
     Args:
         row: a figure with ``period_start``, ``period_end`` (Timestamps) and ``measure``.

@@ -141,8 +141,11 @@ def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
 
 
 def _published_by(row: dict, as_of: str) -> bool:
-    """Whether a row was surely published by ``as_of`` (rows without a date count as known;
-    an ambiguous partial date is left to the loader, which says what to do)."""
+    """Whether a row was surely published by ``as_of``.
+
+    Rows without a date count as known; an ambiguous partial date is left to the loader,
+    which says what to do.
+    """
     published = (row.get("published") or "").strip()
     if not as_of or not published:
         return True
@@ -153,8 +156,10 @@ def _published_by(row: dict, as_of: str) -> bool:
 
 
 def _last_day(published: str) -> dt.date:
-    """The last day a ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` date can mean (as in
-    :func:`shopcast.gmv.vintage.publication_span`, without importing pandas here)."""
+    """The last day a ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` date can mean.
+
+    As :func:`shopcast.gmv.vintage.publication_span`, without importing pandas here.
+    """
     if len(published) == 10:
         return dt.date.fromisoformat(published)
     if len(published) == 7:
@@ -192,8 +197,11 @@ class GmvGoalForecastParams(GoalFields):
 
 
 class ForecastPostmortemParams(ForecastFields):
-    """Parameters of ``notebooks/forecast_postmortem.ipynb``: a goal scenario's settings, the
-    vintages to re-run it at, and the date the outcomes are known by."""
+    """Parameters of ``notebooks/forecast_postmortem.ipynb``.
+
+    A goal scenario's settings, the vintages to re-run it at, and the date the outcomes are
+    known by.
+    """
 
     first_vintage: str = ISODate
     last_vintage: str = ISODate
