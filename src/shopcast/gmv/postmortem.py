@@ -629,7 +629,8 @@ def vintage_summary(pm: PostMortem, min_months: int = 6) -> pd.DataFrame:
             f"{fc.multiple.probability:.0%}; model {fc.model_name}"
         )
         mine = pm.scores.loc[pm.scores["as_of"] == vf.as_of].copy()
-        span = mine["period_end"].dt.to_period("M") - mine["period_start"].dt.to_period("M")
+        ends = pd.to_datetime(mine["period_end"]).dt.to_period("M")
+        span = ends - pd.to_datetime(mine["period_start"]).dt.to_period("M")
         mine = mine.loc[span.map(lambda d: d.n + 1) >= min_months]
         mine["order"] = mine["reliability"].map({"reported": 0, "doubtful": 1, "projection": 2})
         mine = mine.sort_values(["order", "period_start", "outcome_id"])
