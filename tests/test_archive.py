@@ -130,3 +130,20 @@ def test_outside_the_runner_a_fresh_adhoc_run_id(tmp_path, monkeypatch):
     a = archive.append(_records(_forecast()), notebook="nb", root=tmp_path)
     b = archive.append(_records(_forecast()), notebook="nb", root=tmp_path)
     assert a != b and a.parent.name == "adhoc" and a.name.startswith("adhoc-")
+
+
+def test_the_runner_gives_the_kernel_the_run_identity(tmp_path):
+    from shopcast.config import RUN_ENV, run_environment
+    from shopcast.workbench.kernel import project_kernel_manager, remove_sockets
+
+    env = run_environment("gmv_goal_forecast", "base", "20240101T000000.000000Z", tmp_path)
+    km, plain = project_kernel_manager(env), project_kernel_manager()
+    try:
+        spec = km.kernel_spec_manager.get_kernel_spec("shopcast")
+        assert spec.env[RUN_ENV["scenario"]] == "base"
+        assert spec.env[RUN_ENV["run_id"]] == "20240101T000000.000000Z"
+        assert spec.env[RUN_ENV["reports_dir"]] == str(tmp_path.resolve())
+        assert plain.kernel_spec_manager.get_kernel_spec("x").env == {}
+    finally:
+        remove_sockets(km)
+        remove_sockets(plain)
