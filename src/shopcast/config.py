@@ -23,11 +23,38 @@ RECORD_NAME = "run.json"
 LATEST_NAME = "latest"
 CHECKED_NAME = "checked.json"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "workbench" / "templates"
+#: The forecast archive's folder under the reports folder (see shopcast.gmv.archive).
+ARCHIVE_NAME = "forecast_archive"
+#: Environment variables through which the runner tells a notebook's kernel who the run is
+#: (the analysis layer reads them with run_context(); it never imports the workbench).
+RUN_ENV = {
+    "notebook": "SHOPCAST_NOTEBOOK",
+    "scenario": "SHOPCAST_SCENARIO",
+    "run_id": "SHOPCAST_RUN_ID",
+    "reports_dir": "SHOPCAST_RUN_REPORTS_DIR",
+}
 
 
 def reports_dir() -> Path:
     """The reports folder: ``$SHOPCAST_REPORTS_DIR`` if set, else ``<project>/reports``."""
     return Path(os.environ.get("SHOPCAST_REPORTS_DIR", PROJ_ROOT / "reports")).resolve()
+
+
+def run_context() -> dict[str, str]:
+    """The current run's identity as the runner exported it.
+
+    Returns:
+        notebook, scenario, run_id and reports_dir ("" for any not set, e.g. in a plain Python
+        session or under plain papermill).
+    """
+    return {key: os.environ.get(name, "") for key, name in RUN_ENV.items()}
+
+
+def run_environment(notebook: str, scenario: str, run_id: str, root: Path) -> dict[str, str]:
+    """The variables the runner adds to a kernel's environment (see :data:`RUN_ENV`)."""
+    values = {"notebook": notebook, "scenario": scenario, "run_id": run_id}
+    values["reports_dir"] = str(Path(root).resolve())
+    return {RUN_ENV[key]: value for key, value in values.items()}
 
 
 def cache_dir() -> Path:

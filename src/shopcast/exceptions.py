@@ -150,3 +150,7 @@ class UnsafePathError(ShopcastError):
 
 class ReportsUnwritableError(ShopcastError):
     """The reports folder could not be written (read-only, full disk, no permission)."""
+
+
+class ArchiveError(DataError):
+    """A forecast archive file is corrupt or partial, or a run's rows already exist."""

@@ -139,3 +139,26 @@ def check_inside(path: str | Path, root: str | Path) -> None:
             f"leads to {real}, outside the reports folder {root} (through a symbolic link); "
             "shopcast writes only inside the reports folder. Replace the link with a folder",
         )
+
+
+def atomic_create(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to a new file ``path`` atomically; never replace an existing file.
+
+    Like :func:`atomic_write`, but the finished temporary file is hard-linked to ``path``, which
+    fails when ``path`` exists: for append-only stores, whose files are written once.
+
+    Raises:
+        FileExistsError: ``path`` already exists (its content is left untouched).
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

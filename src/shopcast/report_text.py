@@ -145,3 +145,132 @@ def time_to_goal_sentence(ttg: Any, horizon_months: int) -> str:
         f"probability of never within the {horizon_months}-month horizon: "
         f"**{ttg.probability_never:.0%}**."
     )
+
+
+def postmortem_headline(result: Any, headline: dict[str, tuple], call_as_of: str) -> str:
+    """The post-mortem's headline (Markdown): the call, what happened, calibration.
+
+    Args:
+        result: a :class:`shopcast.gmv.postmortem.PostMortem`.
+        headline: its :func:`shopcast.gmv.postmortem.headline_values`.
+        call_as_of: the vintage of the call.
+    """
+    g = result.goals
+    value = {name: item[0] for name, item in headline.items()}
+    lines = []
+    call = next(
+        (v for v in result.vintages if call_as_of and v.as_of == pd.Timestamp(call_as_of)), None
+    )
+    if call is not None and call.forecast is not None:
+        fc = call.forecast
+        lines.append(
+            f"- **The call.** As of {call.as_of:%d %b %Y} (history to {fc.last_actual:%b %Y}, "
+            f"model {fc.model_name}) the workbench put GMV from {g.start[:7]} to {g.end[:7]} at "
+            f"a median of **{_md_usd(fc.absolute.p50)}** (P10-P90 {_md_usd(fc.absolute.p10)} to "
+            f"{_md_usd(fc.absolute.p90)}) and gave the {_md_usd(g.target_usd)} goal "
+            f"**{pct(fc.absolute.probability)}** and {g.multiple:g}x {g.base_start[:4]} "
+            f"**{pct(fc.multiple.probability)}**."
+        )
+    elif call is not None:
+        lines.append(f"- **The call** of {call.as_of:%d %b %Y} could not be made: {call.error}")
+    settled = result.settled.loc[result.settled["goal"] == "absolute"]
+    if settled.empty:
+        lines.append(
+            "- **What happened to the goal.** No figure published since settles the goal "
+            "window's total, so the goal probability cannot be scored."
+        )
+    else:
+        words = "; ".join(
+            f"{r.outcome_id} ({r.reliability}): {_md_usd(r.value_usd)}, goal "
+            f"{'met' if r.met else 'missed'}"
+            for r in settled.itertuples()
+        )
+        well = settled.loc[settled["reliability"] == "reported"]
+        verdict = (
+            "at least one of them is a reported figure"
+            if len(well)
+            else "**none of them is a reported figure** (they are projections or doubtful), so "
+            "the goal's outcome is not well sourced"
+        )
+        lines.append(
+            f"- **What happened to the goal.** Figures on the goal window: {words}; {verdict}."
+        )
+    if call is not None and call.forecast is not None:
+        mine = result.scores.loc[
+            (result.scores["as_of"] == call.as_of) & (result.scores["reliability"] == "reported")
+        ]
+        for r in mine.itertuples():
+            months = (r.period_end.to_period("M") - r.period_start.to_period("M")).n + 1
+            if months < 12:
+                continue
+            if r.role == "estimate":
+                lines.append(
+                    f"- {r.coverage.replace('_', ' ')} {r.period_start:%Y}: "
+                    f"**{_md_usd(r.value_usd)}** ({r.outcome_id}) fell at the call's "
+                    f"{pct(r.pit)} quantile (80% band {_md_usd(r.p10)} to {_md_usd(r.p90)}: "
+                    f"{'inside' if r.in_80 else 'outside'})."
+                )
+            else:
+                lines.append(
+                    f"- {r.period_start:%Y}: {md_dollars(str(r.event))} ({r.outcome_id}, "
+                    f"reported): the call gave it **{pct(r.event_probability)}**."
+                )
+    n = value.get("n_scored_estimates") or 0
+    if n:
+        lines.append(
+            f"- **Calibration across {value['vintages_forecast']} vintages.** Of {n} scores of "
+            f"reported estimates, {pct(value['coverage_80'])} fell inside the 80% interval and "
+            f"{pct(value['coverage_50'])} inside the 50% interval; the mean PIT is "
+            f"{value['mean_pit']:.2f} (0.5 when neither too high nor too low)."
+        )
+    else:
+        lines.append("- **Calibration.** No reported estimate was published after a vintage.")
+    if value.get("brier_bound_events") is not None:
+        lines.append(
+            f'- Reported bounds ("more than" figures, and parts of the coverage), as events: '
+            f"mean Brier score {value['brier_bound_events']:.3f} (0 is perfect; 0.25 is a "
+            "coin flip's)."
+        )
+    return "\n".join(lines)
+
+
+def postmortem_caveats(result: Any) -> str:
+    """Plain caveats for the post-mortem (Markdown)."""
+    items = [
+        "Every outcome is a third-party estimate (consultancies, trackers, press); TikTok does "
+        "not publish GMV. Figures are labelled reported, doubtful (paraphrased, unknown "
+        "provenance or conflicting with better figures) or projection (an expectation published "
+        "before the period ended); the headline uses reported figures only.",
+        "The reliability labels and the outcome figures were collected after the outcomes were "
+        "known; the forecasting settings and the reconstruction were fixed before (see the "
+        "README), and no setting was tuned on these scores.",
+        "The same outcome is scored at every vintage that had not yet seen it, so scores across "
+        "vintages are strongly dependent; with a handful of distinct outcomes the calibration "
+        "plot describes these forecasts rather than testing the method.",
+        "A vintage sees a figure from the day it was published. Where only the month or year of "
+        "publication is known the figure is refused for a vintage inside that period, or carries "
+        "an explicit conservative (latest possible) day with a note in the data.",
+        "Each vintage's history ends at the last month its figures cover, regional and in-month "
+        "figures included; months after the last figure on the coverage itself are inferred by "
+        "the reconstruction's smoothness prior, which widens the forecast.",
+    ]
+    failed = [v for v in result.vintages if v.forecast is None]
+    for v in failed:
+        items.append(f"No forecast as of {v.as_of:%Y-%m-%d}: {v.error}")
+    return "\n".join(f"- {md_dollars(item)}" for item in items)
+
+
+def vintage_sentence(result: Any) -> str:
+    """One Markdown line saying what the goal forecast knew: its ``as_of`` and history."""
+    if result.as_of:
+        when = f"**Data as of {pd.Timestamp(result.as_of):%d %B %Y}**"
+    else:
+        when = "**Data: every figure in the file** (no as_of vintage)"
+    if result.anchors is not None:
+        known = f"the {len(result.anchors)} figures published by then"
+    else:
+        known = "the series as known then"
+    return (
+        f"- {when}: {known}; the history runs to {result.last_actual:%b %Y}. Figures published "
+        "later are outcomes, kept for the post-mortem (forecast_postmortem)."
+    )

@@ -41,6 +41,11 @@ ANCHORS_CSV = DATA_DIR / "gmv_anchors.csv"
 
 MEASURES = ("total", "daily_rate", "monthly_rate")
 KINDS = ("estimate", "lower_bound", "upper_bound")
+#: How far a figure can be trusted as what happened (optional column; empty = ``reported``):
+#: ``reported`` (a named publisher's own figure, quoted), ``doubtful`` (a paraphrase, an unnamed
+#: or unknown source, or a figure that conflicts with better ones) and ``projection`` (an
+#: expectation published before the period ended, not an outcome).
+RELIABILITY = ("reported", "doubtful", "projection")
 REQUIRED_COLUMNS = (
     "anchor_id",
     "coverage",
@@ -54,7 +59,7 @@ REQUIRED_COLUMNS = (
     "published",
     "source_note",
 )
-OPTIONAL_COLUMNS = ("value_low_usd", "value_high_usd", "derived_from")
+OPTIONAL_COLUMNS = ("value_low_usd", "value_high_usd", "derived_from", "reliability")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: The columns that say what an anchor constrains (the reconstruction needs exactly these).
 CONSTRAINT_COLUMNS = (
@@ -74,6 +79,7 @@ OUTPUT_ORDER = (
     "publisher",
     "published",
     "derived_from",
+    "reliability",
     "source_note",
 )
 
@@ -195,6 +201,8 @@ def load_anchors(path: str | Path = ANCHORS_CSV) -> pd.DataFrame:
             known (kept as text so that no day is invented).
         derived_from (str, optional): for a figure derived from another statement rather than
             published as a number, the ``anchor_id`` it is derived from; empty otherwise.
+        reliability (str, optional): ``reported`` (default when empty), ``doubtful`` or
+            ``projection`` (see :data:`RELIABILITY`); reports label outcomes with it.
         source_note (str): what the figure measures and where it came from ("via ...").
 
     Args:
@@ -236,6 +244,7 @@ def load_anchors(path: str | Path = ANCHORS_CSV) -> pd.DataFrame:
             frame[column] = ""
     for column in ("anchor_id", "coverage", "measure", "kind", "publisher", "derived_from"):
         frame[column] = frame[column].str.strip()
+    frame["reliability"] = frame["reliability"].str.strip().replace("", "reported")
 
     empty_id = frame.loc[frame["anchor_id"] == ""]
     if len(empty_id):
@@ -246,6 +255,7 @@ def load_anchors(path: str | Path = ANCHORS_CSV) -> pd.DataFrame:
     _check_vocabulary(path, frame, "coverage", COVERAGES)
     _check_vocabulary(path, frame, "measure", MEASURES)
     _check_vocabulary(path, frame, "kind", KINDS)
+    _check_vocabulary(path, frame, "reliability", RELIABILITY)
 
     start = _parse_dates(path, frame, "period_start")
     end = _parse_dates(path, frame, "period_end")

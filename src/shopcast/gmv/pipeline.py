@@ -41,6 +41,7 @@ from shopcast.gmv.anchors import load_anchors
 from shopcast.gmv.reconstruct import reconstruct
 from shopcast.gmv.schema import GOAL_ENSEMBLE, GOAL_MODELS
 from shopcast.gmv.series import load_gmv_csv
+from shopcast.gmv.vintage import anchors_as_of, parse_as_of
 
 #: The seed article's figure: TikTok e-commerce ad volume up 248.54% (GoodsFox, Jan 2023).
 SEED_AD_GROWTH = 2.4854
@@ -137,6 +138,7 @@ class GoalForecast:
         selection_description: what the model-choice backtest covered, in words ("" unless auto).
         backtest_description: what the backtest against the baselines covered, in words.
         notes: sentences for the caveats (choices made automatically).
+        as_of: the data vintage (ISO date; "" = every figure in the file, as known today).
     """
 
     history_kind: str
@@ -160,6 +162,7 @@ class GoalForecast:
     selection_description: str
     backtest_description: str
     notes: list[str] = field(default_factory=list)
+    as_of: str = ""
 
 
 def load_history(
@@ -169,6 +172,7 @@ def load_history(
     n_draws: int = 200,
     seed: int = 0,
     history_end: str = "",
+    as_of: str = "",
 ):
     """History draws from the anchors table (reconstructed) or a user's GMV CSV (observed).
 
@@ -182,18 +186,21 @@ def load_history(
             are forecast, not reconstructed: past the last figure on the chosen coverage a
             reconstruction only extrapolates its smoothness prior, which a forecaster does
             better (with a trend model and its uncertainty).
+        as_of: the data vintage: only figures published on or before it are used
+            (:mod:`shopcast.gmv.vintage`), and by default the history ends at the last month
+            they cover; "" uses every figure.
 
     Returns:
-        ``(kind, draws, anchors, residuals)``.
+        ``(kind, draws, anchors, residuals)``; ``anchors`` are the figures known on ``as_of``.
     """
     path = resolve_path(data_file)
     if "anchor_id" in _header(path):
-        anchors = load_anchors(path)
+        anchors, _ = anchors_as_of(load_anchors(path), as_of, path)
         rec = reconstruct(
             anchors, coverage=coverage, n_draws=n_draws, seed=seed, end=history_end or None
         )
         return "reconstructed", rec.draws, anchors, rec.residuals
-    series = load_gmv_csv(path, segment=segment or None)
+    series = load_gmv_csv(path, segment=segment or None, as_of=as_of or None)
     if history_end:
         if pd.Timestamp(history_end) < series.index[0]:
             raise DataError(
@@ -240,6 +247,7 @@ def run_goal_forecast(
     n_histories: int = 40,
     n_samples: int = 2000,
     seed: int = 0,
+    as_of: str = "",
 ) -> GoalForecast:
     """Forecast GMV toward an absolute and a multiple goal.
 
@@ -261,13 +269,16 @@ def run_goal_forecast(
         n_histories: history draws a model is fitted on (their spread enters the forecast).
         n_samples: sample paths in total.
         seed: seeds every random step.
+        as_of: the data vintage (ISO date): only figures published by then enter the history
+            (see :func:`load_history`); "" uses every figure in the file.
     """
     settings = settings or ForecastSettings()
+    cutoff = parse_as_of(as_of)
     if settings.model not in GOAL_MODELS:
         raise ParameterError("model", settings.model, f"one of {', '.join(GOAL_MODELS)}")
     notes: list[str] = []
     kind, draws, anchors, residuals = load_history(
-        data_file, coverage, segment, n_draws, seed, history_end
+        data_file, coverage, segment, n_draws, seed, history_end, as_of
     )
     history = draws.median(axis=0)
     history.index = pd.DatetimeIndex(history.index, freq="MS")
@@ -380,6 +391,7 @@ def run_goal_forecast(
         selection_description,
         evaluation.description,
         notes,
+        "" if cutoff is None else f"{cutoff:%Y-%m-%d}",
     )
 
 

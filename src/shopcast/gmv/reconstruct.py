@@ -270,6 +270,19 @@ def _weights(row: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
     return covered / covered.sum()  # monthly_rate
 
 
+def implied_weights(row: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
+    """Weights ``w`` with ``w @ x`` = the figure's quantity on monthly values ``x``.
+
+    The quantity is a total, a daily or a monthly rate (see the module docstring); ``x`` runs
+    over ``grid`` (month starts, USD per month).
+
+    Args:
+        row: a figure with ``period_start``, ``period_end`` (Timestamps) and ``measure``.
+        grid: consecutive month starts covering the figure's period.
+    """
+    return _weights(row, grid)
+
+
 @dataclass
 class _Problem:
     """The least-squares problem of one reconstruction (targets change per draw)."""

@@ -6,6 +6,7 @@ fields to :class:`GoalFields` (see :mod:`shopcast.sellers.schema`).
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import functools
@@ -30,8 +31,8 @@ MAX_HORIZON_MONTHS = 120
 assert set(GOAL_MODELS) <= set(MODELS)
 
 
-class GoalFields(NotebookParams):
-    """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
+class ForecastFields(NotebookParams):
+    """The data, goal and model parameters every GMV goal forecast takes."""
 
     data_file: DataFile
     data_segment: str
@@ -42,7 +43,6 @@ class GoalFields(NotebookParams):
     goal_multiple: float = Field(gt=0)
     base_start: ISODate
     base_end: ISODate
-    history_end: OptionalISODate
     horizon_months: int = Field(ge=1, le=MAX_HORIZON_MONTHS)
     model: Literal[GOAL_MODELS]
     growth: Literal["linear", "logistic"]
@@ -57,7 +57,7 @@ class GoalFields(NotebookParams):
     seed: int = Field(ge=0)
 
     @model_validator(mode="after")
-    def _windows(self) -> GoalFields:
+    def _goal_windows(self) -> ForecastFields:
         start, end = iso_date(self.goal_start, "goal_start"), iso_date(self.goal_end, "goal_end")
         base_start, base_end = (
             iso_date(self.base_start, "base_start"),
@@ -71,7 +71,22 @@ class GoalFields(NotebookParams):
             raise ValueError(
                 f"n_histories ({self.n_histories}) must not exceed n_draws ({self.n_draws})"
             )
+        return self
+
+
+class GoalFields(ForecastFields):
+    """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
+
+    history_end: OptionalISODate
+
+    @model_validator(mode="after")
+    def _windows(self) -> GoalFields:
+        end = iso_date(self.goal_end, "goal_end")
         first, last = check_gmv_file(self.data_file, self.data_segment)
+        as_of = getattr(self, "as_of", "")
+        if as_of:
+            iso_date(as_of, "as_of")
+            last = data_last_month(self.data_file, as_of)
         if self.history_end:
             history_end = iso_date(self.history_end, "history_end").replace(day=1)
             if first is not None and history_end < first:
@@ -184,5 +199,86 @@ def recent_monthly_level(data_file: str, last: dt.date | None) -> float | None:
     return best[1] if best else None
 
 
+def _published_by(row: dict, as_of: str) -> bool:
+    """Whether a row was surely published by ``as_of``.
+
+    Rows without a date count as known; an ambiguous partial date is left to the loader,
+    which says what to do.
+    """
+    published = (row.get("published") or "").strip()
+    if not as_of or not published:
+        return True
+    try:
+        return _last_day(published) <= dt.date.fromisoformat(as_of)
+    except ValueError:
+        return True
+
+
+def _last_day(published: str) -> dt.date:
+    """The last day a ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` date can mean.
+
+    As :func:`shopcast.gmv.vintage.publication_span`, without importing pandas here.
+    """
+    if len(published) == 10:
+        return dt.date.fromisoformat(published)
+    if len(published) == 7:
+        year, month = int(published[:4]), int(published[5:])
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    return dt.date(int(published), 12, 31)
+
+
+def data_last_month(data_file: str, as_of: str = "") -> dt.date | None:
+    """The last month a GMV data file covers (read from the CSV alone, without the models).
+
+    The anchors table ends at its latest ``period_end``; a user's CSV at its latest ``date``;
+    with ``as_of``, among the rows published by then (a user's CSV without a ``published``
+    column: the last month ended by then). Returns None when the file cannot be read here (the
+    loader will then say why).
+    """
+    path = resolve_project_path(data_file)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if _published_by(r, as_of)]
+        column = "period_end" if rows and "period_end" in rows[0] else "date"
+        if as_of and column == "date" and rows and "published" not in rows[0]:
+            cutoff = dt.date.fromisoformat(as_of)
+            rows = [r for r in rows if _last_day(r["date"].strip()[:7]) <= cutoff]
+        dates = [dt.date.fromisoformat(r[column].strip()[:10]) for r in rows if r.get(column)]
+    except (OSError, ValueError, KeyError):
+        return None
+    return max(dates).replace(day=1) if dates else None
+
+
 class GmvGoalForecastParams(GoalFields):
     """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
+
+    as_of: OptionalISODate
+
+
+class ForecastPostmortemParams(ForecastFields):
+    """Parameters of ``notebooks/forecast_postmortem.ipynb``.
+
+    A goal scenario's settings, the vintages to re-run it at, and the date the outcomes are
+    known by.
+    """
+
+    first_vintage: ISODate
+    last_vintage: ISODate
+    vintage_step_months: int = Field(ge=1, le=24)
+    call_as_of: OptionalISODate
+    outcomes_known_by: OptionalISODate
+
+    @model_validator(mode="after")
+    def _vintages(self) -> ForecastPostmortemParams:
+        first = iso_date(self.first_vintage, "first_vintage")
+        last = iso_date(self.last_vintage, "last_vintage")
+        if last < first:
+            raise ValueError("last_vintage must not be before first_vintage")
+        if self.call_as_of:
+            iso_date(self.call_as_of, "call_as_of")
+        if self.outcomes_known_by and iso_date(self.outcomes_known_by, "outcomes_known_by") < last:
+            raise ValueError(
+                "outcomes_known_by must be after last_vintage (or empty for every figure), "
+                "otherwise no figure is an outcome of the last vintages"
+            )
+        return self

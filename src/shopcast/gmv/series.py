@@ -1,8 +1,14 @@
 """A user's own GMV file: validate it and aggregate it to a monthly series.
 
 The file is a CSV with a header and the columns ``date`` (ISO ``YYYY-MM-DD``), ``gmv`` (US dollars,
-plain digits) and optionally ``segment`` (e.g. a market or a category). Its grain (daily, weekly or
-monthly) is inferred from the spacing of the dates.
+plain digits) and optionally ``segment`` (e.g. a market or a category) and ``published`` (when the
+row's figure was published; a revision is a new row with a later ``published``). Its grain (daily,
+weekly or monthly) is inferred from the spacing of the dates.
+
+Vintages: with ``as_of`` only what was known on that date is kept. With a ``published`` column,
+rows published after ``as_of`` are dropped and, of the revisions of one date, the latest
+published by ``as_of`` wins. Without it, a month counts as known once it has ended (its last day
+on or before ``as_of``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from shopcast.exceptions import DataError
-from shopcast.gmv.anchors import MAX_GMV_USD, read_lines
+from shopcast.gmv.anchors import _ISO_PARTIAL, MAX_GMV_USD, read_lines
+from shopcast.gmv.vintage import parse_as_of, split_by_vintage
 from shopcast.publish import record_input
 
 MIN_MONTHS = 12
@@ -102,8 +109,41 @@ def _monthly_totals(part: pd.DataFrame, grain: str) -> tuple[pd.Series, list[pd.
     return pd.Series(totals.to_numpy()[complete], index=index[complete]), dropped
 
 
+def _latest_revisions(path: Path, frame: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    """Rows known on ``as_of`` (all when None), one per segment and date: the latest revision."""
+    text = frame["published"].str.strip()
+    bad = frame.loc[
+        ~text.str.match(_ISO_PARTIAL)
+        | pd.to_datetime(text, format="ISO8601", errors="coerce").isna()
+    ]
+    if len(bad):
+        _raise(
+            path,
+            bad,
+            "published",
+            f"published {text[bad.index[0]]!r} is not an ISO date; write YYYY-MM-DD (or YYYY-MM / "
+            "YYYY when the day is not known)",
+        )
+    known, _ = split_by_vintage(frame.assign(published=text), as_of, path, label="row")
+    same = known.loc[known.duplicated(["segment", "date", "published_last"], keep=False)]
+    if len(same):
+        _raise(
+            path,
+            same,
+            "published",
+            f"date {same['date'].iloc[0]:%Y-%m-%d} has two rows published on "
+            f"{same['published'].iloc[0]}; a revision needs a later published date",
+        )
+    latest = known.sort_values("published_last").drop_duplicates(["segment", "date"], keep="last")
+    return latest.sort_index().drop(columns=["published_first", "published_last"])
+
+
 def load_gmv_csv(
-    path: str | Path, segment: str | None = None, *, min_months: int = MIN_MONTHS
+    path: str | Path,
+    segment: str | None = None,
+    *,
+    min_months: int = MIN_MONTHS,
+    as_of: str | pd.Timestamp | None = None,
 ) -> pd.Series:
     """Load a user's GMV file and aggregate it to calendar-month totals.
 
@@ -129,6 +169,8 @@ def load_gmv_csv(
         path: the CSV file.
         segment: the segment to keep, or None for the total of all segments.
         min_months: the fewest complete months accepted (a yearly cycle needs 12).
+        as_of: keep only what was known on this date (see the module docstring); None keeps
+            every row (the latest revision of each date).
 
     Returns:
         Monthly GMV: float Series named ``gmv`` (or the segment), indexed by a month-start
@@ -217,6 +259,15 @@ def load_gmv_csv(
         )
     if segment is not None:
         frame = frame.loc[frame["segment"] == segment]
+    if "published" in frame.columns:
+        frame = _latest_revisions(path, frame, as_of)
+        if frame.empty:
+            raise DataError(
+                path,
+                f"no row was published by as_of {parse_as_of(as_of):%Y-%m-%d}; choose a later "
+                "as_of, or empty for every row",
+                column="published",
+            )
     if len(frame) and (frame["gmv"] == 0).all():
         _raise(
             path,
@@ -268,6 +319,16 @@ def load_gmv_csv(
     for s in series:
         dropped.update(s.index.difference(common))
     monthly = sum(s.reindex(common) for s in series).astype(float)
+    cutoff = parse_as_of(as_of)
+    if cutoff is not None and "published" not in frame.columns:
+        ended = monthly.index + pd.offsets.MonthEnd(0) <= cutoff
+        monthly = monthly[ended]
+        if len(monthly) < min_months:
+            raise DataError(
+                path,
+                f"only {len(monthly)} complete months had ended by as_of {cutoff:%Y-%m-%d}; at "
+                f"least {min_months} are needed: choose a later as_of, or empty for all rows",
+            )
     if len(monthly) < min_months:
         months = ", ".join(f"{m:%Y-%m}" for m in sorted(dropped))
         dropped_text = f"; partial months dropped: {months}" if dropped else ""

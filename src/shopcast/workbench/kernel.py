@@ -68,19 +68,25 @@ class ProjectKernelSpecManager(KernelSpecManager):
         )
 
 
-def project_kernel_manager(run_tmp: str | Path | None = None) -> AsyncKernelManager:
+def project_kernel_manager(
+    run_tmp: str | Path | None = None, env: dict[str, str] | None = None
+) -> AsyncKernelManager:
     """A kernel manager for the project's kernel, on IPC sockets in a fresh private folder.
 
     Args:
         run_tmp: the run's private temporary folder: the socket folder is made inside it and
             the kernel gets it as ``TMPDIR`` (``TEMP``, ``TMP``), so nothing the kernel leaves
             survives the folder's removal.
+        env: variables added to the kernel's environment (e.g. the run's identity).
     """
     base = run_tmp
     if base is not None and len(str(base)) > SOCKET_BASE_MAX:
         base = "/tmp"
     sock_dir = Path(tempfile.mkdtemp(prefix="shopcast-kernel-", dir=base))
-    env = {name: str(run_tmp) for name in ("TMPDIR", "TEMP", "TMP")} if run_tmp else {}
+    env = {
+        **(env or {}),
+        **({n: str(run_tmp) for n in ("TMPDIR", "TEMP", "TMP")} if run_tmp else {}),
+    }
     # The connection file (ports, key) in the socket folder too: removed with it, whatever ends
     # the run.
     return AsyncKernelManager(

@@ -48,6 +48,7 @@ from shopcast.config import (
     REPORT_NAME,
     code_digest,
     reports_dir,
+    run_environment,
 )
 from shopcast.exceptions import (
     ParameterError,
@@ -528,7 +529,9 @@ def _execute_in(
     t0 = time.perf_counter()
     nb = None
     try:
-        km = project_kernel_manager(run_tmp)
+        km = project_kernel_manager(
+            run_tmp, run_environment(plan.name, plan.scenario, run_dir.name, root)
+        )
         record["socket_dir"] = str(Path(km.ip).parent)
         with contextlib.suppress(OSError):  # the run is recorded already; this helps a reaper
             atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
