@@ -76,3 +76,16 @@ class RunInterrupted(ShopcastError):
 
 class BatchLocked(ShopcastError):
     """Another batch is running on the same reports folder."""
+
+
+class NotIdentifiedError(ModelError):
+    """The data pin down fewer parameters than a model has (reported as a status, not a crash).
+
+    Attributes:
+        family: the model (size family) that is not identified.
+        reason: why, in words (how many independent facts the data give, how many parameters).
+    """
+
+    def __init__(self, family: str, reason: str):
+        self.family, self.reason = family, reason
+        super().__init__(f"{family}: not identified by these data: {reason}")

@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from shopcast.gmv.regions import COVERAGES
 from shopcast.gmv.schema import GoalFields
 from shopcast.schema import DataFile, ISODate, NotebookParams, iso_date
-from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES
+from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES, SCALE_SOURCES
 
 
 class SellerFields(NotebookParams):
@@ -17,6 +18,9 @@ class SellerFields(NotebookParams):
 
     data_form: Literal[DATA_FORMS]
     family: Literal[FAMILIES]
+    shape_population: str = Field(min_length=1)
+    platform: str = Field(min_length=1)
+    scale_from: Literal[SCALE_SOURCES]
     thresholds: list[float] = Field(min_length=1)
     threshold_of_interest: float = Field(ge=0)
     n_sellers: int = Field(ge=100, le=5_000_000)
@@ -43,12 +47,15 @@ class SellerThresholdsParams(SellerFields):
     """Parameters of ``notebooks/seller_thresholds.ipynb``."""
 
     data_file: DataFile
+    as_of: str = ISODate
 
 
 class ThresholdVsGoalParams(GoalFields, SellerFields):
     """Parameters of ``notebooks/threshold_vs_goal.ipynb``: the goal's and the sellers' together."""
 
     seller_data_file: DataFile
+    seller_as_of: str = ISODate
+    region: Literal[COVERAGES]
     threshold_start: str = ISODate
 
     @model_validator(mode="after")
