@@ -22,10 +22,12 @@ family does, so the headline interval pools them:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from shopcast.exceptions import ModelError, ParameterError
+from shopcast.exceptions import DataError, ModelError, ParameterError
 from shopcast.sellers.families import rescale
 from shopcast.sellers.fitting import FamilyFits
 from shopcast.sellers.model import SizeModel
@@ -213,3 +215,116 @@ def scaled_model(model: SizeModel, scale: PlatformScale | None) -> SizeModel:
         out.params_ = _scaled(model, dict(model.params_), scale.mean_usd)
         out.boot_params_ = None
     return out
+
+
+@dataclass
+class SellerAnswer:
+    """Everything a seller report shows (see :func:`seller_answer`).
+
+    Attributes:
+        fits: every family's fit and status (:class:`~shopcast.sellers.fitting.FamilyFits`).
+        scale: the platform's scale, or None when the scale is the proxy's.
+        sweep: the model-averaged threshold sweep.
+        per_family: each family's answer at each threshold (with the status of the others).
+        model: the default family, rescaled to the platform's mean (for the simulation).
+        n_sellers: the seller count the answers are for (the platform's active sellers, or the
+            ``n_sellers`` parameter with the proxy's scale).
+        check: the implied total GMV next to the platform's figure (None without one).
+        notes: sentences for the report (fallback, scale source).
+        platform_checks: the platform's own counts above a level (``n_above`` facts published by
+            ``as_of``) against the averaged answer: ``fact_id``, ``level_usd``, ``observed``,
+            ``predicted``, ``predicted_p10``, ``predicted_p90``, ``in_sample`` (the shape was
+            fitted to these facts, so the check is no test), ``inside`` (observed within P10-P90). Empty when there is none or the scale is not the platform's.
+    """
+
+    fits: FamilyFits
+    scale: PlatformScale | None
+    sweep: pd.DataFrame
+    per_family: pd.DataFrame
+    model: SizeModel
+    n_sellers: float
+    check: dict | None
+    notes: list[str]
+    platform_checks: pd.DataFrame
+
+
+def seller_answer(
+    data_path,
+    data_form: str,
+    family: str,
+    thresholds,
+    n_sellers: int,
+    n_boot: int,
+    seed: int,
+    as_of: str | None = None,
+    shape_population: str = "amazon_us",
+    platform: str = "tiktok_shop_us",
+    scale_from: str = "platform",
+) -> SellerAnswer:
+    """Fit every family, take the scale from the platform, average: a seller report's numbers.
+
+    The shape is fitted to ``data_path`` (facts of ``shape_population``, or brackets/microdata);
+    with ``scale_from="platform"`` the scale comes from ``platform``'s GMV and active sellers in
+    the same facts file (for brackets or microdata, from the embedded default facts file),
+    published by ``as_of``. The implied total GMV (model mean x sellers) is checked against the
+    platform's GMV figure whenever there is one.
+    """
+    from shopcast.config import DATA_DIR
+    from shopcast.sellers.fitting import fitted_models
+    from shopcast.sellers.loaders import load_facts
+    from shopcast.sellers.scale import implied_total_check, platform_scale, published_by
+
+    if scale_from not in ("platform", "proxy"):
+        raise ParameterError("scale_from", scale_from, '"platform" or "proxy"')
+    fits = fitted_models(
+        data_path, data_form, n_sellers=n_sellers, n_boot=n_boot, seed=seed,
+        populations=(shape_population,), as_of=as_of, requested=family,
+    )  # fmt: skip
+    facts_path = data_path if data_form == "facts" else DATA_DIR / "seller_size_facts.csv"
+    try:
+        known = platform_scale(load_facts(facts_path), platform, as_of=as_of)
+    except (DataError, ParameterError):
+        if scale_from == "platform":
+            raise
+        known = None
+    scale = known if scale_from == "platform" else None
+    sweep, per_family = averaged_sweep(
+        fits, thresholds, scale=scale, n_sellers=n_sellers, seed=seed
+    )
+    model = scaled_model(fits[fits.default], scale)
+    count = scale.n_sellers if scale is not None else float(n_sellers)
+    weights = sweep.attrs["weights"]
+    mean = sum(
+        w * float(np.ravel(scaled_model(fits[f], scale).mean())[0]) for f, w in weights.items()
+    )
+    check = implied_total_check(mean, count, known) if known is not None else None
+    notes = [fits.note] if fits.note else []
+    checks = pd.DataFrame(
+        columns=["fact_id", "level_usd", "observed", "predicted", "predicted_p10", "predicted_p90"]
+    )
+    if scale is not None:
+        facts = load_facts(facts_path)
+        mine = facts[
+            (facts["population"] == platform)
+            & (facts["kind"] == "n_above")
+            & published_by(facts, as_of)
+        ]
+        if len(mine):
+            levels = sorted(set(mine["level_usd"].astype(float)))
+            at, _ = averaged_sweep(fits, levels, scale=scale, seed=seed)
+            at = at.set_index("threshold")
+            checks = pd.DataFrame(
+                {
+                    "fact_id": mine["fact_id"].to_numpy(),
+                    "level_usd": mine["level_usd"].to_numpy(dtype=float),
+                    "observed": mine["value"].to_numpy(dtype=float),
+                    "predicted": [at.loc[v, "sellers_staying"] for v in mine["level_usd"]],
+                    "predicted_p10": [at.loc[v, "sellers_staying_p10"] for v in mine["level_usd"]],
+                    "predicted_p90": [at.loc[v, "sellers_staying_p90"] for v in mine["level_usd"]],
+                }
+            )
+    checks["in_sample"] = shape_population == platform and data_form == "facts"
+    checks["inside"] = (checks["observed"] >= checks["predicted_p10"]) & (
+        checks["observed"] <= checks["predicted_p90"]
+    )
+    return SellerAnswer(fits, scale, sweep, per_family, model, count, check, notes, checks)
