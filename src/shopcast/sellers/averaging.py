@@ -234,7 +234,8 @@ class SellerAnswer:
         platform_checks: the platform's own counts above a level (``n_above`` facts published by
             ``as_of``) against the averaged answer: ``fact_id``, ``level_usd``, ``observed``,
             ``predicted``, ``predicted_p10``, ``predicted_p90``, ``in_sample`` (the shape was
-            fitted to these facts, so the check is no test), ``inside`` (observed within P10-P90). Empty when there is none or the scale is not the platform's.
+            fitted to these facts, so the check is no test), ``inside`` (observed within
+            P10-P90). Empty when there is none or the scale is not the platform's.
     """
 
     fits: FamilyFits
