@@ -383,3 +383,12 @@ def threshold_tradeoff(
         ),
     )
     return table
+
+
+def shares_for_paths(shares: np.ndarray, paths: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """One region share per sample path, drawn (seeded, with replacement) from ``shares``."""
+    shares = np.asarray(shares, dtype=float)
+    if shares.ndim != 1 or shares.size == 0:
+        raise ParameterError("shares", shares.shape, "a non-empty 1-d array of shares")
+    pick = np.random.default_rng(seed).integers(0, shares.size, len(paths))
+    return shares[pick]
