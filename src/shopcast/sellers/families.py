@@ -1,5 +1,7 @@
-"""Seller size families (closed forms): lognormal, Pareto, the lognormal-Pareto splice, and the
-generalised beta of the second kind (GB2) with its Burr XII (Singh-Maddala) and Dagum special cases.
+"""Seller size families in closed form: lognormal, Pareto, lognormal-Pareto splice, GB2 family.
+
+The generalised beta of the second kind (GB2) comes with its Burr XII (Singh-Maddala) and Dagum
+special cases.
 
 GB2(a, scale, p, q): ``z = (x / scale)**a``, ``F(x) = I(z / (1 + z); p, q)`` (regularised incomplete
 beta). It is ``scale * Y**(1/a)`` with ``Y ~ scipy.stats.betaprime(p, q)``. Burr XII is p = 1
@@ -33,24 +35,30 @@ def _log(x):
 
 
 class Lognormal:
+    """Lognormal: ``ln X ~ Normal(mu, sigma)``."""
+
     names = ("mu", "sigma")
 
     @staticmethod
     def sf(x, p):
+        """Survival function: the share of sizes above ``x``."""
         return special.ndtr(-(_log(x) - p["mu"]) / p["sigma"])
 
     @staticmethod
     def logpdf(x, p):
+        """Log density at ``x``."""
         lx = _log(x)
         z = (lx - p["mu"]) / p["sigma"]
         return -0.5 * z * z - lx - np.log(p["sigma"]) - LOG_SQRT_2PI
 
     @staticmethod
     def ppf(q, p):
+        """Quantile function: the size at probability ``q``."""
         return np.exp(p["mu"] + p["sigma"] * special.ndtri(q))
 
     @staticmethod
     def mean(p):
+        """Mean size (inf when the tail is too heavy to have one)."""
         return np.exp(p["mu"] + 0.5 * p["sigma"] ** 2)
 
     @staticmethod
@@ -61,16 +69,20 @@ class Lognormal:
 
 
 class Pareto:
+    """Pareto (type I): ``S(x) = (x_min / x)**alpha`` above ``x_min``."""
+
     names = ("x_min", "alpha")
 
     @staticmethod
     def sf(x, p):
+        """Survival function: the share of sizes above ``x``."""
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", over="ignore"):
             return np.minimum(1.0, (p["x_min"] / x) ** p["alpha"])
 
     @staticmethod
     def logpdf(x, p):
+        """Log density at ``x``."""
         lx = _log(x)
         xm, a = p["x_min"], p["alpha"]
         out = np.log(a) + a * np.log(xm) - (a + 1) * lx
@@ -78,16 +90,19 @@ class Pareto:
 
     @staticmethod
     def ppf(q, p):
+        """Quantile function: the size at probability ``q``."""
         return p["x_min"] * (1 - np.asarray(q, dtype=float)) ** (-1 / p["alpha"])
 
     @staticmethod
     def mean(p):
+        """Mean size (inf when the tail is too heavy to have one)."""
         a = np.asarray(p["alpha"], dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(a > 1, a * p["x_min"] / (a - 1), np.inf)
 
     @staticmethod
     def partial_expectation(t, p):
+        """E[X; X > t] (inf when alpha <= 1)."""
         a, xm = np.asarray(p["alpha"], dtype=float), p["x_min"]
         t = np.maximum(np.asarray(t, dtype=float), xm)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -116,6 +131,7 @@ class LognormalPareto:
 
     @classmethod
     def sf(cls, x, p):
+        """Survival function: the share of sizes above ``x``."""
         mu, s, u, a, _, _, _, tail, c = cls._parts(p)
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", over="ignore"):
@@ -125,6 +141,7 @@ class LognormalPareto:
 
     @classmethod
     def logpdf(cls, x, p):
+        """Log density at ``x``."""
         mu, s, u, a, _, log_g_u, _, _, c = cls._parts(p)
         lx = _log(x)
         z = (lx - mu) / s
@@ -134,6 +151,7 @@ class LognormalPareto:
 
     @classmethod
     def ppf(cls, q, p):
+        """Quantile function: the size at probability ``q``."""
         mu, s, u, a, _, _, body, tail, c = cls._parts(p)
         q = np.asarray(q, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -143,6 +161,7 @@ class LognormalPareto:
 
     @classmethod
     def partial_expectation(cls, t, p):
+        """E[X; X > t]: the body's lognormal piece below the tail's start plus the Pareto tail."""
         mu, s, u, a, z_u, log_g_u, _, _, c = cls._parts(p)
         t = np.asarray(t, dtype=float)
         z_t = (_log(t) - mu) / s
@@ -154,6 +173,7 @@ class LognormalPareto:
 
     @classmethod
     def mean(cls, p):
+        """Mean size (inf when the tail is too heavy to have one)."""
         return cls.partial_expectation(0.0, p)
 
     @classmethod
@@ -190,6 +210,7 @@ class GB2:
 
     @classmethod
     def sf(cls, x, p):
+        """Survival function: the share of sizes above ``x``."""
         _, _, pp, q = cls._full(p)
         t = cls._t(x, p)
         # S = I(1 / (1 + z); q, p); 1 / (1 + z) = expit(-t) keeps precision in both tails.
@@ -197,11 +218,13 @@ class GB2:
 
     @classmethod
     def cdf(cls, x, p):
+        """Distribution function: the share of sizes at or below ``x``."""
         _, _, pp, q = cls._full(p)
         return special.betainc(pp, q, special.expit(cls._t(x, p)))
 
     @classmethod
     def logpdf(cls, x, p):
+        """Log density at ``x``."""
         a, b, pp, q = cls._full(p)
         lx = _log(x)
         t = a * (lx - np.log(b))
@@ -209,6 +232,7 @@ class GB2:
 
     @classmethod
     def ppf(cls, u, p):
+        """Quantile function: the size at probability ``q``."""
         a, b, pp, q = cls._full(p)
         u = np.asarray(u, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -220,6 +244,7 @@ class GB2:
 
     @classmethod
     def mean(cls, p):
+        """Mean size (inf when the tail is too heavy to have one)."""
         a, b, pp, q = cls._full(p)
         a = np.asarray(a, dtype=float)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -288,10 +313,12 @@ _THETA_BOUNDS = {
 
 
 def theta_bounds(names: Sequence[str]) -> list[tuple[float, float]]:
+    """Plausible ranges of the unconstrained coordinates (see :func:`to_theta`)."""
     return [_THETA_BOUNDS[n] for n in names]
 
 
 def from_theta(theta, names: Sequence[str], fixed: Mapping[str, float]) -> dict[str, float]:
+    """Parameters from unconstrained coordinates (inverse of :func:`to_theta`), plus ``fixed``."""
     out = dict(fixed)
     for n, v in zip(names, theta, strict=True):
         out[n] = float(v) if n == "mu" else float(math.exp(min(v, 700.0)))

@@ -31,8 +31,10 @@ DISAGREEMENT_FACTOR = 2.0
 
 
 def published_date(text: object) -> dt.date | None:
-    """The last day a ``published`` entry can mean: ``2024-04-30``, ``2024-04`` -> 30 Apr,
-    ``2025`` or ``about 2021`` -> 31 Dec. None when there is no date."""
+    """The last day a ``published`` entry can mean (None when there is no date).
+
+    ``2024-04-30`` is that day; ``2024-04`` is 30 Apr; ``2025`` or ``about 2021`` is 31 Dec.
+    """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return None
     s = str(text).strip()
@@ -93,8 +95,11 @@ class PlatformScale:
         return self.gmv_usd / self.n_sellers
 
     def draws(self, n: int, seed: int) -> pd.DataFrame:
-        """``n`` joint draws of ``gmv_usd``, ``n_sellers`` and ``mean_usd`` (independent log-normal
-        errors around the points; a registered count times a uniform share when one is given)."""
+        """``n`` joint draws of ``gmv_usd``, ``n_sellers`` and ``mean_usd``.
+
+        Independent log-normal errors around the points; a registered count times a uniform share
+        when one is given.
+        """
         rng = np.random.default_rng(seed)
         gmv = self.gmv_usd * np.exp(rng.normal(0.0, self.gmv_sd, n))
         if self.active_share is None:
