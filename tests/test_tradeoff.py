@@ -288,12 +288,13 @@ def test_threshold_scales_only_the_named_region():
     part = paths_under_threshold(paths, factor, start, region_share=shares)
     after = [m for m in MONTHS if m >= pd.Timestamp(start)]
     before = [m for m in MONTHS if m < pd.Timestamp(start)]
-    pd.testing.assert_frame_equal(part[before], paths[before])
+    part_f, paths_f, whole_f = part.frame, paths.frame, whole.frame
+    pd.testing.assert_frame_equal(part_f[before], paths_f[before])
     # region part scaled by the factor, the rest unchanged: path * (s * f + (1 - s))
-    expected = paths[after].to_numpy() * (shares * factor + (1 - shares))[:, None]
-    np.testing.assert_allclose(part[after].to_numpy(), expected, rtol=1e-12)
-    np.testing.assert_allclose(part.iloc[2].to_numpy(), whole.iloc[2].to_numpy())
-    np.testing.assert_allclose(part.iloc[0].to_numpy(), paths.iloc[0].to_numpy())
+    expected = paths_f[after].to_numpy() * (shares * factor + (1 - shares))[:, None]
+    np.testing.assert_allclose(part_f[after].to_numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(part_f.iloc[2].to_numpy(), whole_f.iloc[2].to_numpy())
+    np.testing.assert_allclose(part_f.iloc[0].to_numpy(), paths_f.iloc[0].to_numpy())
 
 
 def test_tradeoff_with_a_region_share_loses_less(random_paths):
