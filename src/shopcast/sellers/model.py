@@ -749,6 +749,9 @@ class SizeModel:
         self._facts_used = u_pts
         weight = u_pts["weight"]
         merged_weight = np.bincount(inverse, weights=weight)
+        # The optimiser sees the loss per distinct fact's weight (1 for a file without repeats):
+        # its absolute tolerances then mean the same whatever the number of repeated rows.
+        norm = max(1.0, float(merged_weight.sum()) / len(merged_weight))
 
         def loss_fn(observed_t):
             # Repeated positions merged (see _aggregate): one evaluation per distinct fact.
@@ -762,7 +765,7 @@ class SizeModel:
                 if not self._finite_mean(p):
                     return BIG
                 r = self._fact_scaled(merged, p) - mean_t
-                v = float((merged_weight * r * r).sum()) + const
+                v = (float((merged_weight * r * r).sum()) + const) / norm
                 return v if np.isfinite(v) else BIG
 
             return loss
@@ -778,6 +781,8 @@ class SizeModel:
                 return float((h_pts["weight"] * r * r).sum())
 
         self._multistart(loss_fn(obs_t), self._fact_starts(U), evidence)
+        self.loss_ *= norm
+        self.solutions_["loss"] *= norm
         self.n_obs_ = len(U)
         pops = list(populations)
         self.n_sellers_ = n_pop.get(pops[0]) if len(pops) == 1 else None
