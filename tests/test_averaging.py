@@ -209,3 +209,12 @@ def test_seller_answer_on_the_default_facts_agrees_with_the_platform():
         500_000, 20, 0, as_of="2025-12-31", scale_from="proxy",
     )  # fmt: skip
     assert proxy.check["disagrees"] and proxy.check["ratio"] > DISAGREEMENT_FACTOR
+
+
+def test_a_bracket_table_beyond_the_documented_size_is_refused():
+    from shopcast.sellers.loaders import MAX_BRACKETS, load_brackets
+
+    lo = np.arange(MAX_BRACKETS + 1) * 10.0
+    table = pd.DataFrame({"lower_usd": lo, "upper_usd": [*lo[1:], np.nan], "count": 1})
+    with pytest.raises(DataError, match="at most 10,000 are accepted"):
+        load_brackets(table)

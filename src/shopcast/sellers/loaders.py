@@ -24,6 +24,9 @@ FACT_COLUMNS = ("fact_id", "population", "kind", "level_usd", "top_n", "value")
 DEFAULT_POPULATIONS = ("amazon_us",)
 MICRODATA_COLUMN = "annual_gmv_usd"
 SHARE_SUM_TOL = 0.01
+#: Most brackets a table may have: a size table has tens of brackets; beyond this it is
+#: microdata in disguise, and every fit would evaluate each bracket thousands of times.
+MAX_BRACKETS = 10_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,6 +126,12 @@ def load_brackets(data: str | Path | pd.DataFrame) -> pd.DataFrame:
             row; negative counts or shares; shares not summing to 1.
     """
     frame, file = _read(data, "brackets")
+    if len(frame) > MAX_BRACKETS:
+        raise DataError(
+            file,
+            f"{len(frame):,} brackets; at most {MAX_BRACKETS:,} are accepted: merge brackets into "
+            "wider ones, or pass one row per seller as microdata (data_form microdata)",
+        )
     _require_columns(frame, file, ["lower_usd", "upper_usd"])
     weight_col = (
         "count" if "count" in frame.columns else "share" if "share" in frame.columns else None
