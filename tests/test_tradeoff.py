@@ -14,7 +14,13 @@ from shopcast.charts.tradeoff import tradeoff_chart
 from shopcast.exceptions import ParameterError
 from shopcast.forecasting.base import SamplePaths
 from shopcast.gmv import goals
-from shopcast.sellers.tradeoff import TRADEOFF_COLUMNS, paths_under_threshold, threshold_tradeoff
+from shopcast.sellers.tradeoff import (
+    TRADEOFF_COLUMNS,
+    paths_under_threshold,
+    region_share_draws,
+    shares_for_paths,
+    threshold_tradeoff,
+)
 
 MONTHS = pd.date_range("2022-01-01", "2024-12-01", freq="MS")
 LAST = pd.Timestamp("2022-12-01")
@@ -268,3 +274,55 @@ def test_goal_window_outside_paths_is_refused():
         threshold_tradeoff(
             paths, factors, make_sweep([0]), "2025-01-01", "2025-12-01", 10.0, 2.0, *BASE
         )
+
+
+# ------------------------------------------------------------------ region
+
+
+def test_threshold_scales_only_the_named_region():
+    paths = deterministic_paths()
+    factor = 0.6
+    start = "2023-03-01"
+    whole = paths_under_threshold(paths, factor, start)
+    shares = np.array([0.0, 0.25, 1.0])
+    part = paths_under_threshold(paths, factor, start, region_share=shares)
+    after = [m for m in MONTHS if m >= pd.Timestamp(start)]
+    before = [m for m in MONTHS if m < pd.Timestamp(start)]
+    part_f, paths_f, whole_f = part.frame, paths.frame, whole.frame
+    pd.testing.assert_frame_equal(part_f[before], paths_f[before])
+    # region part scaled by the factor, the rest unchanged: path * (s * f + (1 - s))
+    expected = paths_f[after].to_numpy() * (shares * factor + (1 - shares))[:, None]
+    np.testing.assert_allclose(part_f[after].to_numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(part_f.iloc[2].to_numpy(), whole_f.iloc[2].to_numpy())
+    np.testing.assert_allclose(part_f.iloc[0].to_numpy(), paths_f.iloc[0].to_numpy())
+
+
+def test_tradeoff_with_a_region_share_loses_less(random_paths):
+    factors = constant_factors({0.0: 1.0, 1e6: 0.5})
+    sweep = make_sweep([0.0, 1e6])
+    args = (random_paths, factors, sweep, *GOAL, 2e10, 4.0, *BASE)
+    full = threshold_tradeoff(*args).set_index("threshold")
+    part = threshold_tradeoff(*args, region_share=0.2).set_index("threshold")
+    assert part.loc[1e6, "gmv_factor_in_window"] == pytest.approx(1 - 0.2 * 0.5)
+    assert full.loc[1e6, "gmv_factor_in_window"] == pytest.approx(0.5)
+    assert part.loc[1e6, "window_total_p50"] > full.loc[1e6, "window_total_p50"]
+    assert part.loc[0.0, "probability_absolute"] == full.loc[0.0, "probability_absolute"]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan, np.array([0.5, 0.5])])
+def test_bad_region_shares_are_refused(bad):
+    with pytest.raises(ParameterError, match="region_share"):
+        paths_under_threshold(deterministic_paths(), 0.5, region_share=bad)
+
+
+def test_region_share_from_the_anchors():
+    same = region_share_draws("united_states", "united_states", "2023-09-01", n_draws=5)
+    assert (same == 1).all()
+    with pytest.raises(ParameterError, match="part of it"):
+        region_share_draws("southeast_asia", "united_states", "2023-09-01", n_draws=5)
+    shares = region_share_draws("united_states", "global", "2023-08-01", n_draws=30, seed=1)
+    assert shares.shape == (30,)
+    assert ((shares > 0) & (shares <= 1)).all()
+    assert len(np.unique(shares)) > 1  # the reconstructions' uncertainty carries through
+    per_path = shares_for_paths(shares, deterministic_paths(), seed=0)
+    assert per_path.shape == (3,) and set(per_path) <= set(shares)

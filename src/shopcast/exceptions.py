@@ -154,3 +154,16 @@ class ReportsUnwritableError(ShopcastError):
 
 class ArchiveError(DataError):
     """A forecast archive file is corrupt or partial, or a run's rows already exist."""
+
+
+class NotIdentifiedError(ModelError):
+    """The data pin down fewer parameters than a model has (reported as a status, not a crash).
+
+    Attributes:
+        family: the model (size family) that is not identified.
+        reason: why, in words (how many independent facts the data give, how many parameters).
+    """
+
+    def __init__(self, family: str, reason: str):
+        self.family, self.reason = family, reason
+        super().__init__(f"{family}: not identified by these data: {reason}")

@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopcast.exceptions import ModelError, ParameterError
+from shopcast.exceptions import ModelError, NotIdentifiedError, ParameterError
 from shopcast.publish import record_input
 from shopcast.sellers.families import FAMILY_CLASSES
-from shopcast.sellers.loaders import load_brackets, load_facts, load_microdata
+from shopcast.sellers.loaders import (
+    DEFAULT_POPULATIONS,
+    load_brackets,
+    load_facts,
+    load_microdata,
+)
 from shopcast.sellers.model import SizeModel
-from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES
+from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES, FAMILY_N_PARAMS
 
 # ---------------------------------------------------------------------------------------------
 # Conveniences for notebooks
@@ -26,6 +31,8 @@ def fit_size_model(
     data_form: str = "facts",
     family: str = "lognormal_pareto",
     n_sellers: int | None = None,
+    populations: Sequence[str] = DEFAULT_POPULATIONS,
+    as_of: str | None = None,
     **kwargs,
 ) -> SizeModel:
     """Fit one family to data of one form.
@@ -35,14 +42,20 @@ def fit_size_model(
         data_form: ``"facts"``, ``"brackets"`` or ``"microdata"``.
         family: see :data:`FAMILIES`.
         n_sellers: number of sellers a share-based bracket table describes (ignored otherwise).
+        populations: for facts, the populations whose shape is fitted.
+        as_of: for facts, the vintage (facts published later are not used).
         **kwargs: passed to :class:`SizeModel`.
 
     Returns:
         The fitted model.
+
+    Raises:
+        NotIdentifiedError: the data pin down fewer parameters than the family has.
+        ModelError: the fit failed for another reason (the message says what to do).
     """
     model = SizeModel(family, **kwargs)
     if data_form == "facts":
-        return model.fit_facts(data)
+        return model.fit_facts(data, populations=populations, as_of=as_of)
     if data_form == "brackets":
         return model.fit_brackets(data, n_sellers=n_sellers)
     if data_form == "microdata":
@@ -50,22 +63,102 @@ def fit_size_model(
     raise ParameterError("data_form", data_form, f"one of {', '.join(DATA_FORMS)}")
 
 
+class FamilyFits(Mapping):
+    """Every family fitted to the same data, with a status for those that could not be.
+
+    A read-only mapping from family name to fitted :class:`SizeModel` (identified families only);
+    asking for a family that was not fitted raises :class:`ModelError` with its reason, never a
+    ``KeyError``.
+
+    Attributes:
+        status: one row per family tried: ``family``, ``n_params``, ``status`` (``"fitted"``,
+            ``"not identified by these data"`` or ``"failed"``), ``reason``.
+        requested: the family asked for.
+        default: the family used where one model is needed (the requested one when it is fitted,
+            else the best fitted one: lowest AIC, or lowest loss for facts).
+        note: why the default differs from the request (empty when it does not).
+        data_form: the form fitted.
+    """
+
+    def __init__(self, models, status, requested, data_form):
+        self._models = dict(models)
+        self.status = status
+        self.requested = requested
+        self.data_form = data_form
+        if requested in self._models:
+            self.default, self.note = requested, ""
+        elif self._models:
+            key = "aic_" if data_form != "facts" else "loss_"
+            self.default = min(self._models, key=lambda f: getattr(self._models[f], key))
+            why = (
+                status.set_index("family").loc[requested, "reason"]
+                if (requested in set(status["family"]))
+                else "it was not among the families fitted"
+            )
+            self.note = (
+                f"The {requested} family could not be used ({why}); the report uses "
+                f"{self.default}, the best-fitting family the data identify "
+                f"({'lowest loss' if data_form == 'facts' else 'lowest AIC'})."
+            )
+        else:
+            reasons = "; ".join(f"{r.family}: {r.reason}" for r in status.itertuples())
+            raise ModelError(
+                f"no size family could be fitted to these {data_form} ({reasons}); add data "
+                "(more facts, finer brackets) or check the file's units (annual US dollars)"
+            )
+
+    def __getitem__(self, family: str) -> SizeModel:
+        if family in self._models:
+            return self._models[family]
+        known = set(self.status["family"])
+        if family in known:
+            row = self.status.set_index("family").loc[family]
+            raise ModelError(
+                f"family {family!r} was not fitted: {row['status']}: {row['reason']}. Use "
+                f"fits.default ({self.default!r}) or another fitted family: "
+                f"{', '.join(self._models)}"
+            )
+        raise ModelError(
+            f"family {family!r} was not tried; tried: {', '.join(self.status['family'])}"
+        )
+
+    def __iter__(self):
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
 def fit_families(
     data: str | Path | pd.DataFrame,
     data_form: str = "facts",
     families: Sequence[str] = FAMILIES,
     n_sellers: int | None = None,
-) -> dict[str, SizeModel]:
-    """Fit several families to the same data, for comparison (see :func:`comparison_table`)."""
-    out = {}
+    populations: Sequence[str] = DEFAULT_POPULATIONS,
+    as_of: str | None = None,
+    requested: str | None = None,
+) -> FamilyFits:
+    """Fit several families to the same data; those that cannot be fitted get a status.
+
+    Returns:
+        A :class:`FamilyFits` (a mapping of the fitted families plus ``status``, ``default``).
+    """
+    out, rows = {}, []
     for fam in families:
+        row = {"family": fam, "n_params": FAMILY_N_PARAMS[fam], "status": "fitted", "reason": ""}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                out[fam] = fit_size_model(data, data_form, fam, n_sellers=n_sellers)
-            except ModelError:
-                continue
-    return out
+                out[fam] = fit_size_model(
+                    data, data_form, fam, n_sellers=n_sellers, populations=populations,
+                    as_of=as_of,
+                )  # fmt: skip
+            except NotIdentifiedError as err:
+                row.update(status="not identified by these data", reason=err.reason)
+            except ModelError as err:
+                row.update(status="failed", reason=str(err))
+        rows.append(row)
+    return FamilyFits(out, pd.DataFrame(rows), requested or families[0], data_form)
 
 
 def fitted_models(
@@ -76,14 +169,19 @@ def fitted_models(
     boot_family: str | None = None,
     n_boot: int = 0,
     seed: int = 0,
-) -> dict[str, SizeModel]:
-    """:func:`fit_families` plus the bootstrap of ``boot_family``, cached on disk.
+    populations: Sequence[str] = DEFAULT_POPULATIONS,
+    as_of: str | None = None,
+    requested: str | None = None,
+) -> FamilyFits:
+    """:func:`fit_families` plus the bootstrap of every fitted family, cached on disk.
 
-    The fits and the bootstrap are deterministic for a given data file (by content), form,
-    families, seller count, bootstrap size, seed and code, so reports that share them (every
-    threshold scenario) compute them once (:mod:`shopcast.cache`). Warnings raised by the fits
-    are stored with the result and raised again on a cache hit, so a report shows the same notes.
-    The data file is recorded as an input either way (:func:`shopcast.publish.record_input`).
+    ``boot_family`` limits the bootstrap to one family (None: every fitted family, which the
+    model-averaged intervals need). The fits and the bootstrap are deterministic for a given data
+    file (by content), form, families, seller count, populations, vintage, bootstrap size, seed
+    and code, so reports that share them compute them once (:mod:`shopcast.cache`). Warnings
+    raised by the fits are stored with the result and raised again on a cache hit, so a report
+    shows the same notes. The data file is recorded as an input either way
+    (:func:`shopcast.publish.record_input`).
     """
     from shopcast.cache import WARNING_TYPES, cached
 
@@ -93,13 +191,18 @@ def fitted_models(
         """The closest built-in warning class (the cache restores only those)."""
         return next((c for c in category.__mro__ if c in WARNING_TYPES), UserWarning)
 
-    def compute() -> tuple[dict[str, SizeModel], list[tuple[str, type]]]:
+    def compute() -> tuple[FamilyFits, list[tuple[str, type]]]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            models = fit_families(data, data_form, families=families, n_sellers=n_sellers)
-            if boot_family is not None and n_boot and boot_family in models:
-                models[boot_family].bootstrap(n_boot, seed)
-        return models, [(str(w.message), plain(w.category)) for w in caught]
+            fits = fit_families(
+                data, data_form, families=families, n_sellers=n_sellers,
+                populations=populations, as_of=as_of, requested=requested,
+            )  # fmt: skip
+            if n_boot:
+                for fam in fits:
+                    if boot_family is None or fam == boot_family:
+                        fits[fam].bootstrap(n_boot, seed)
+        return fits, [(str(w.message), plain(w.category)) for w in caught]
 
     key = {
         "data_sha256": digest,
@@ -109,13 +212,16 @@ def fitted_models(
         "boot_family": boot_family,
         "n_boot": n_boot,
         "seed": seed,
+        "populations": list(populations),
+        "as_of": as_of,
+        "requested": requested,
     }
-    # Stored as arrays and JSON, never pickled: only SizeModel and its family classes come back.
-    types = (SizeModel, *FAMILY_CLASSES.values())
-    models, notes = cached("size-models", key, compute, types=types)
+    # Stored as arrays and JSON, never pickled: only these classes come back from an entry.
+    types = (FamilyFits, SizeModel, *FAMILY_CLASSES.values())
+    fits, notes = cached("size-models", key, compute, types=types)
     for message, category in notes:
         warnings.warn(message, category, stacklevel=2)
-    return models
+    return fits
 
 
 def comparison_table(models: Mapping[str, SizeModel]) -> pd.DataFrame:

@@ -16,6 +16,10 @@ from shopcast.publish import record_input
 
 #: Kinds of published fact understood by :meth:`SizeModel.fit_facts`.
 FACT_KINDS = ("n_sellers", "mean", "share_above", "gmv_share_above", "top_n_gmv_share")
+#: Kinds that describe a platform's scale, not its size distribution's shape (see
+#: :mod:`shopcast.sellers.scale`): annual GMV of the population over ``period``, sellers with
+#: annual sales at or above ``level_usd`` (a count), registered merchants (a count).
+SCALE_KINDS = ("gmv_total", "n_above", "n_registered")
 FACT_COLUMNS = ("fact_id", "population", "kind", "level_usd", "top_n", "value")
 #: Populations fitted by default: the US points only. The worldwide Marketplace Pulse points
 #: describe a different population whose size is not published: kept for reference, not fitted.
@@ -30,6 +34,9 @@ MAX_SELLER_COUNT = 1e10
 #: The most rows each form may have: a bracket table is a published table of a few dozen rows;
 #: microdata is one row per seller (the fits hold it in memory).
 MAX_ROWS = {"brackets": 1_000, "microdata": 5_000_000}
+#: Most brackets a table may have: a size table has tens of brackets; beyond this it is
+#: microdata in disguise, and every fit would evaluate each bracket thousands of times.
+MAX_BRACKETS = 10_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,6 +164,12 @@ def load_brackets(data: str | Path | pd.DataFrame) -> pd.DataFrame:
             row; negative counts or shares; shares not summing to 1.
     """
     frame, file = _read(data, "brackets")
+    if len(frame) > MAX_BRACKETS:
+        raise DataError(
+            file,
+            f"{len(frame):,} brackets; at most {MAX_BRACKETS:,} are accepted: merge brackets into "
+            "wider ones, or pass one row per seller as microdata (data_form microdata)",
+        )
     _require_columns(frame, file, ["lower_usd", "upper_usd"])
     weight_col = (
         "count" if "count" in frame.columns else "share" if "share" in frame.columns else None
@@ -261,20 +274,21 @@ def load_facts(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     _at_most(file, frame, "value", np.where(kinds == "n_sellers", value, np.nan), MAX_SELLER_COUNT)
     _at_most(file, frame, "top_n", top_n, MAX_SELLER_COUNT)
     ids = frame["fact_id"].astype(str)
+    duplicated = ids.duplicated().to_numpy()
     for i in range(len(frame)):
         line = i + 2
         kind = str(frame["kind"].iloc[i])
-        if kind not in FACT_KINDS:
-            hint = closest(kind, FACT_KINDS)
+        if kind not in FACT_KINDS + SCALE_KINDS:
+            hint = closest(kind, FACT_KINDS + SCALE_KINDS)
             raise DataError(
                 file,
                 f"unknown kind {kind!r}"
                 + (f" (did you mean {hint!r}?)" if hint else "")
-                + f"; allowed: {', '.join(FACT_KINDS)}",
+                + f"; allowed: {', '.join(FACT_KINDS + SCALE_KINDS)}",
                 row=line,
                 column="kind",
             )
-        if ids.iloc[:i].eq(ids.iloc[i]).any():
+        if duplicated[i]:
             raise DataError(file, f"duplicate fact_id {ids.iloc[i]!r}", row=line, column="fact_id")
         v = value[i]
         if kind in ("share_above", "gmv_share_above", "top_n_gmv_share") and not 0 < v < 1:
@@ -284,11 +298,11 @@ def load_facts(data: str | Path | pd.DataFrame) -> pd.DataFrame:
                 row=line,
                 column="value",
             )
-        if kind in ("mean", "n_sellers") and v <= 0:
+        if kind in ("mean", "n_sellers", *SCALE_KINDS) and v <= 0:
             raise DataError(
                 file, f"a {kind} value must be positive, got {v:g}", row=line, column="value"
             )
-        if kind in ("share_above", "gmv_share_above") and not level[i] > 0:
+        if kind in ("share_above", "gmv_share_above", "n_above") and not level[i] > 0:
             raise DataError(
                 file,
                 f"a {kind} fact needs a positive level_usd, got {level[i]:g}",
@@ -329,4 +343,10 @@ def fact_label(
         return f"Share of sellers above {usd_short(level)} ({value:.1%})"
     if kind == "gmv_share_above":
         return f"GMV share of sellers above {usd_short(level)} ({value:.0%})"
+    if kind == "gmv_total":
+        return f"Annual GMV ({usd_short(value)})"
+    if kind == "n_above":
+        return f"Sellers at or above {usd_short(level)} ({value:,.0f})"
+    if kind == "n_registered":
+        return f"Registered merchants ({value:,.0f})"
     return f"GMV share of top {top_n:,.0f} sellers ({value:.0%})"

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from shopcast.exceptions import ModelError, ParameterError, closest
+from shopcast.exceptions import ModelError, NotIdentifiedError, ParameterError, closest
 from shopcast.formatting import usd_short
 from shopcast.sellers.families import (
     BIG,
     FAMILY_CLASSES,
+    GB2,
     LognormalPareto,
     from_theta,
     theta_bounds,
@@ -30,6 +31,7 @@ from shopcast.sellers.loaders import (
     load_facts,
     load_microdata,
 )
+from shopcast.sellers.scale import published_by
 from shopcast.sellers.vocabulary import FAMILIES
 
 # Thresholds at which two fitted solutions are compared: solutions whose survival and GMV-share
@@ -68,6 +70,25 @@ def _points(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _aggregate(pts: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Facts at the same position (kind, level, top-N quantile) merged into one point.
+
+    A weighted sum of squares over repeated positions equals the sum of weights times the
+    squared distance to their weighted mean, plus a constant: fitting the merged points costs
+    one evaluation per distinct position, so a long facts file is fitted in linear time.
+
+    Returns:
+        The distinct points (same keys as ``pts``) and, for each fact, the index of its point.
+    """
+    kind_code = np.unique(pts["kind"], return_inverse=True)[1].ravel()
+    key = np.stack(
+        [kind_code, np.nan_to_num(pts["level"], nan=-1.0), np.nan_to_num(pts["q"], nan=-1.0)],
+        axis=1,
+    )
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return {k: v[first] for k, v in pts.items()}, inverse.ravel()
+
+
 def _fact_scale(pts: dict[str, np.ndarray], values) -> np.ndarray:
     """Log scale for the mean, logit scale for shares."""
     values = np.asarray(values, dtype=float)
@@ -79,7 +100,10 @@ class SizeModel:
     """A fitted distribution of annual seller GMV.
 
     Args:
-        family: ``"lognormal"``, ``"pareto"`` or ``"lognormal_pareto"``.
+        family: one of :data:`~shopcast.sellers.vocabulary.FAMILIES` (``"lognormal"``,
+            ``"pareto"``, ``"lognormal_pareto"``, ``"burr12"``, ``"dagum"``, ``"gb2"``). The GB2
+            families are fitted with a finite mean (``a * q > 1``): GMV shares and a scale taken
+            from the platform's total need one.
         x_min: for ``"pareto"``, a fixed lower bound (microdata below it are dropped and the model
             describes sellers above it); for ``"lognormal_pareto"``, a fixed start of the Pareto
             tail. ``None`` estimates it.
@@ -123,8 +147,8 @@ class SizeModel:
             )
         if x_min is not None and not (np.isfinite(x_min) and x_min > 0):
             raise ParameterError("x_min", x_min, "a positive number of dollars, or None")
-        if family == "lognormal" and x_min is not None:
-            raise ParameterError("x_min", x_min, "None for the lognormal family (it has no x_min)")
+        if family not in ("pareto", "lognormal_pareto") and x_min is not None:
+            raise ParameterError("x_min", x_min, f"None for the {family} family (it has no x_min)")
         if not ambiguity_tol >= 0:
             raise ParameterError("ambiguity_tol", ambiguity_tol, "a non-negative number")
         if not fact_noise > 0:
@@ -221,23 +245,40 @@ class SizeModel:
         ``n_lik``: for likelihood fits (loss = mean negative log-likelihood over ``n_lik``
         sellers), optima within one log-likelihood unit of the best count as near-equal.
         """
-        found = []
+        bounds = theta_bounds(self._free)
+        low, high = [b[0] for b in bounds], [b[1] for b in bounds]
+        # Stage 1: a coarse search from every start; stage 2: polish the promising ones (the
+        # ambiguity check below needs every near-best optimum polished, not only the best).
+        coarse = []
         for th0 in starts:
-            th0 = np.asarray(th0, dtype=float)
-            if not np.isfinite(loss(th0)) or loss(th0) >= BIG:
+            th0 = np.clip(np.asarray(th0, dtype=float), low, high)
+            f0 = loss(th0)
+            if not np.isfinite(f0) or f0 >= BIG:
                 continue
+            opts = {"xatol": 1e-4, "fatol": 1e-9, "maxiter": 400 * th0.size}
+            res = optimize.minimize(loss, th0, method="Nelder-Mead", options=opts, bounds=bounds)
+            if np.isfinite(res.fun) and res.fun < BIG:
+                coarse.append((float(res.fun), res.x))
+        coarse.sort(key=lambda r: r[0])
+        found = []
+        if coarse:
+            best1 = coarse[0][0]
+            margin = max(10 * self.ambiguity_tol, 0.1 * abs(best1), 10.0 / n_lik if n_lik else 0)
             opts = {
                 "xatol": 1e-8,
                 "fatol": 1e-12,
-                "maxiter": 3000 * th0.size,
-                "maxfev": 4000 * th0.size,
+                "maxiter": 3000 * len(self._free),
+                "maxfev": 4000 * len(self._free),
             }
-            bounds = theta_bounds(self._free)
-            th0 = np.clip(th0, [b[0] for b in bounds], [b[1] for b in bounds])
-            res = optimize.minimize(loss, th0, method="Nelder-Mead", options=opts, bounds=bounds)
-            res = optimize.minimize(loss, res.x, method="Nelder-Mead", options=opts, bounds=bounds)
-            if np.isfinite(res.fun) and res.fun < BIG:
-                found.append((float(res.fun), res.x))
+            for f1, th in coarse[:8]:
+                if f1 > best1 + margin:
+                    break
+                res = optimize.minimize(loss, th, method="Nelder-Mead", options=opts, bounds=bounds)
+                res = optimize.minimize(
+                    loss, res.x, method="Nelder-Mead", options=opts, bounds=bounds
+                )
+                if np.isfinite(res.fun) and res.fun < BIG:
+                    found.append((float(res.fun), res.x))
         if not found:
             raise ModelError(
                 f"no {self.family} distribution could be fitted to these data from any starting "
@@ -294,12 +335,13 @@ class SizeModel:
         self.params_ = {n: float(sols[n].iloc[chosen]) for n in self._fam.names}
         self.loss_ = float(sols["loss"].iloc[chosen])
         self._theta = kept[chosen][1]
+        self._check_interior()
 
     def _refit(self, loss) -> dict[str, float] | None:
         """One bootstrap refit, started at the chosen solution (so draws stay in its basin)."""
         # Nelder-Mead, not L-BFGS-B: on a busy machine the latter's per-iteration overhead
         # dominated these tiny problems (measured ~2 ms per iteration vs ~0.2 ms per evaluation).
-        opts = {"xatol": 1e-5, "fatol": 1e-9, "maxiter": 800 * self._theta.size}
+        opts = {"xatol": 1e-3, "fatol": 1e-7, "maxiter": 800 * self._theta.size}
         res = optimize.minimize(
             loss, self._theta, method="Nelder-Mead", options=opts, bounds=theta_bounds(self._free)
         )
@@ -311,6 +353,58 @@ class SizeModel:
         self.loglik_ = float(loglik)
         self.aic_ = 2 * len(self._free) - 2 * self.loglik_
 
+    def _is_gb2(self) -> bool:
+        return issubclass(self._fam, GB2)
+
+    def _finite_mean(self, p) -> bool:
+        """GB2 families are fitted with a finite mean (``a * q > 1``); others are not limited."""
+        if not self._is_gb2():
+            return True
+        a, _, _, q = self._fam._full(p)
+        return a * q > 1 + 1e-6
+
+    def _gb2_starts(self, mean: float) -> list[np.ndarray]:
+        """Starting points for the GB2 families: a grid of shapes, the scale matching ``mean``."""
+        grid = {
+            "burr12": [{"a": a, "q": q} for a in (0.8, 1.5, 3.0) for q in (1.6, 3.0, 6.0)],
+            "dagum": [{"a": a, "p": pp} for a in (1.3, 2.0, 4.0) for pp in (0.2, 0.6, 1.5)],
+            "gb2": [
+                {"a": a, "p": pp, "q": q}
+                for a in (0.8, 1.5, 3.0)
+                for pp in (0.3, 1.0, 3.0)
+                for q in (1.6, 4.0)
+            ],
+        }[self.family]
+        starts = []
+        for shape in grid:
+            p = {"scale": 1.0, **shape}
+            m1 = float(self._fam.mean(p))
+            if np.isfinite(m1) and m1 > 0 and np.isfinite(mean) and mean > 0:
+                p["scale"] = mean / m1
+                starts.append(to_theta(p, self._free))
+        return starts
+
+    def _check_interior(self) -> None:
+        """Refuse a best fit on the edge of the plausible parameter range.
+
+        There the data do not pin the parameter down (a limiting case of the family, or values
+        far outside what annual seller sales can be): reported as not identified, not as a fit.
+        """
+        bounds = theta_bounds(self._free)
+        edge = [
+            f"{n} = {self.params_[n]:.4g}"
+            for n, v, (lo, hi) in zip(self._free, self._theta, bounds, strict=True)
+            if min(v - lo, hi - v) < 1e-3
+        ]
+        if edge:
+            raise NotIdentifiedError(
+                self.family,
+                "the best fit runs to the edge of the plausible parameter range ("
+                + ", ".join(edge)
+                + "): these data do not pin it down. If the data are not annual US dollars "
+                "per seller, fix their units; otherwise use a family with fewer parameters",
+            )
+
     # -- microdata ----------------------------------------------------------------------------
 
     def _micro_params(self, x: np.ndarray, multistart: bool) -> dict[str, float] | None:
@@ -321,6 +415,20 @@ class SizeModel:
             xm = self._fixed.get("x_min", float(x.min()))
             x = x[x >= xm]
             return {"x_min": xm, "alpha": float(x.size / np.log(x / xm).sum())}
+        if self._is_gb2():
+
+            def gb2_loss(th):
+                p = from_theta(th, self._free, self._fixed)
+                if not self._finite_mean(p):
+                    return BIG
+                with np.errstate(all="ignore"):
+                    v = -float(self._fam.logpdf(x, p).mean())
+                return v if np.isfinite(v) else BIG
+
+            if not multistart:
+                return self._refit(gb2_loss)
+            self._multistart(gb2_loss, self._gb2_starts(float(x.mean())), n_lik=x.size)
+            return None
         lx = np.sort(np.log(x))
         c1 = np.concatenate([[0.0], np.cumsum(lx)])
         c2 = np.concatenate([[0.0], np.cumsum(lx * lx)])
@@ -451,12 +559,22 @@ class SizeModel:
                 "the lognormal_pareto family"
             )
 
+        if len(lo) - 1 < len(self._free):
+            raise NotIdentifiedError(
+                self.family,
+                f"{len(lo)} brackets give {len(lo) - 1} independent shares, fewer than the "
+                f"family's {len(self._free)} free parameters; use finer brackets or a family "
+                f"with at most {len(lo) - 1} parameters",
+            )
+
         def probs(p):
             return self._fam.sf(lo, p) - self._fam.sf(hi, p)
 
         def make_loss(c):
             def loss(th):
                 p = from_theta(th, self._free, self._fixed)
+                if not self._finite_mean(p):
+                    return BIG
                 with np.errstate(all="ignore"):
                     pr = probs(p)
                     v = -(c[c > 0] * np.log(pr[c > 0])).sum() / c.sum()
@@ -499,6 +617,8 @@ class SizeModel:
         m = float((w * np.log(mids)).sum())
         s = float(max(np.sqrt((w * (np.log(mids) - m) ** 2).sum()), 0.3))
         starts = []
+        if self._is_gb2():
+            return self._gb2_starts(math.exp(m + 0.5 * s * s))
         if self.family == "lognormal":
             for ss in (0.5 * s, s, 2 * s):
                 starts.append([m, math.log(ss)])
@@ -529,6 +649,7 @@ class SizeModel:
         data: str | Path | pd.DataFrame,
         populations: Sequence[str] = DEFAULT_POPULATIONS,
         kinds: Sequence[str] | None = None,
+        as_of: str | None = None,
     ) -> SizeModel:
         """Fit by weighted least squares to published summary facts.
 
@@ -544,6 +665,11 @@ class SizeModel:
             kinds: kinds of fact fitted; ``None`` fits all. Facts of the fitted populations whose
                 kind is left out are held out as evidence: when several solutions fit equally well,
                 the one closest to the held-out facts is chosen (and the reason recorded).
+            as_of: vintage (ISO date): facts published later (or undated) are not used. None
+                uses every fact.
+
+        A population's ``n_above`` count becomes a ``share_above`` fact and its ``gmv_total`` a
+        ``mean`` fact when the population has an ``n_sellers`` fact (derived: count / N).
 
         Returns:
             self, fitted.
@@ -553,6 +679,8 @@ class SizeModel:
             ParameterError: unknown kinds or populations.
         """
         facts = load_facts(data)
+        public = pd.Series(published_by(facts, as_of), index=facts.index)
+        self.as_of_ = as_of or None
         self.source_, self.data_form_ = facts.attrs["file"], "facts"
         known_pops = sorted(facts["population"].unique())
         for pop in populations:
@@ -565,15 +693,34 @@ class SizeModel:
             if k not in FACT_KINDS or k == "n_sellers":
                 raise ParameterError("kinds", k, f"some of {', '.join(FACT_KINDS[1:])}")
         n_pop: dict[str, float] = {}
-        for pop, group in facts[facts["kind"] == "n_sellers"].groupby("population"):
+        counts = facts[(facts["kind"] == "n_sellers") & public]
+        for pop, group in counts.groupby("population"):
             if len(group) > 1:
-                raise ModelError(f"population {pop!r} has {len(group)} n_sellers facts; keep one")
+                raise ModelError(
+                    f"{self.source_}: population {pop!r} has {len(group)} n_sellers facts "
+                    f"published by {as_of or 'now'} ({', '.join(group['fact_id'])}); keep one, "
+                    "or give the other population a name of its own"
+                )
             n_pop[str(pop)] = float(group["value"].iloc[0])
-        in_pop = facts["population"].isin(list(populations)) & (facts["kind"] != "n_sellers")
-        used = in_pop & facts["kind"].isin(fit_kinds) & (facts["weight"] > 0)
-        held = in_pop & ~used
         pts = facts.copy()
         pts["n_population"] = pts["population"].map(n_pop).astype(float)
+        # A count above a level and a total GMV become a share and a mean of the population.
+        derive = pts["n_population"].notna() & pts["kind"].isin(["n_above", "gmv_total"])
+        pts.loc[derive, "value"] = pts.loc[derive, "value"] / pts.loc[derive, "n_population"]
+        pts.loc[derive, "kind"] = pts.loc[derive, "kind"].map(
+            {"n_above": "share_above", "gmv_total": "mean"}
+        )
+        bad_share = derive & (pts["kind"] == "share_above") & ~(pts["value"] < 1)
+        if bad_share.any():
+            raise ModelError(
+                f"{self.source_}: fact {pts.loc[bad_share, 'fact_id'].iloc[0]!r} counts at least "
+                "as many sellers above its level as its population has; check the counts"
+            )
+        in_pop = (
+            pts["population"].isin(list(populations)) & pts["kind"].isin(FACT_KINDS[1:]) & public
+        )
+        used = in_pop & pts["kind"].isin(fit_kinds) & (pts["weight"] > 0)
+        held = in_pop & ~used
         bad = pts[(used | held) & (pts["kind"] == "top_n_gmv_share") & pts["n_population"].isna()]
         if len(bad):
             raise ModelError(
@@ -583,28 +730,48 @@ class SizeModel:
         too_big = pts[(used | held) & (pts["top_n"] >= pts["n_population"])]
         if len(too_big):
             raise ModelError(f"fact {too_big['fact_id'].iloc[0]!r}: top_n is not below n_sellers")
-        if used.sum() < len(self._free):
-            raise ModelError(
-                f"{int(used.sum())} facts to fit but the {self.family} family has "
-                f"{len(self._free)} free parameters; add facts or choose a smaller family"
-            )
         U, H = pts[used].reset_index(drop=True), pts[held].reset_index(drop=True)
         u_pts, h_pts = _points(U), _points(H)
+        merged, inverse = _aggregate(u_pts)
+        n_distinct = len(merged["kind"])
+        if n_distinct < len(self._free):
+            listing = ", ".join(
+                fact_label(k, lv, np.nan, np.nan).split(" (")[0]
+                for k, lv in zip(merged["kind"], merged["level"], strict=True)
+            )
+            raise NotIdentifiedError(
+                self.family,
+                f"the data give {n_distinct} distinct fact(s) to fit ({listing or 'none'}) for "
+                f"the {len(self._free)} free parameters of the family; add facts (a share "
+                "above another level, a top-N GMV share) or use a family with at most "
+                f"{n_distinct} parameters",
+            )
         self._facts_used = u_pts
+        weight = u_pts["weight"]
+        merged_weight = np.bincount(inverse, weights=weight)
+        # The optimiser sees the loss per distinct fact's weight (1 for a file without repeats):
+        # its absolute tolerances then mean the same whatever the number of repeated rows.
+        norm = max(1.0, float(merged_weight.sum()) / len(merged_weight))
 
-        def loss_fn(pts_, observed_t):
+        def loss_fn(observed_t):
+            # Repeated positions merged (see _aggregate): one evaluation per distinct fact.
+            mean_t = np.bincount(inverse, weights=weight * observed_t) / merged_weight
+            const = float((weight * (observed_t - mean_t[inverse]) ** 2).sum())
+
             def loss(th):
                 p = from_theta(th, self._free, self._fixed)
                 if p.get("alpha", 2.0) <= 1.0 + 1e-6 and self.family != "lognormal":
                     return BIG
-                r = self._fact_scaled(pts_, p) - observed_t
-                v = float((pts_["weight"] * r * r).sum())
+                if not self._finite_mean(p):
+                    return BIG
+                r = self._fact_scaled(merged, p) - mean_t
+                v = (float((merged_weight * r * r).sum()) + const) / norm
                 return v if np.isfinite(v) else BIG
 
             return loss
 
         obs_t = _fact_scale(u_pts, u_pts["value"])
-        self._fact_loss = lambda obs: loss_fn(u_pts, obs)
+        self._fact_loss = loss_fn
         evidence = None
         if len(H):
             held_t = _fact_scale(h_pts, h_pts["value"])
@@ -613,7 +780,9 @@ class SizeModel:
                 r = self._fact_scaled(h_pts, p) - held_t
                 return float((h_pts["weight"] * r * r).sum())
 
-        self._multistart(loss_fn(u_pts, obs_t), self._fact_starts(U), evidence)
+        self._multistart(loss_fn(obs_t), self._fact_starts(U), evidence)
+        self.loss_ *= norm
+        self.solutions_["loss"] *= norm
         self.n_obs_ = len(U)
         pops = list(populations)
         self.n_sellers_ = n_pop.get(pops[0]) if len(pops) == 1 else None
@@ -623,25 +792,32 @@ class SizeModel:
         self.fact_sd_ = max(self.fact_noise, rmse)
         # The fit table: every fact; fitted values for the fitted and held-out ones.
         rows = []
-        for idx, f in pts.iterrows():
+        fitted_all = np.full(len(pts), np.nan)
+        scaled_all = np.full(len(pts), np.nan)
+        compared = (used | held).to_numpy()
+        if compared.any():
+            some = _points(pts[compared])
+            values = self._fact_values(some, self.params_)
+            fitted_all[compared] = values
+            scaled_all[compared] = _fact_scale(some, values) - _fact_scale(some, some["value"])
+        for i, (idx, f) in enumerate(pts.iterrows()):
             is_used, is_held = bool(used.loc[idx]), bool(held.loc[idx])
-            fitted = scaled = np.nan
-            if is_used or is_held:
-                one = _points(pts.loc[[idx]])
-                fitted = float(self._fact_values(one, self.params_)[0])
-                scaled = float(_fact_scale(one, [fitted])[0] - _fact_scale(one, [f["value"]])[0])
+            fitted, scaled = float(fitted_all[i]), float(scaled_all[i])
             if is_used:
                 status = "fitted"
             elif is_held:
                 status = "held out (evidence only)"
-            elif f["kind"] == "n_sellers":
-                status = "population size"
+            elif not public.loc[idx]:
+                status = f"not used: published after {as_of} (or undated)"
+            elif f["kind"] in ("n_sellers", "n_registered", "gmv_total", "n_above"):
+                status = "population size or scale"
             else:
                 status = "not used: another population"
             rows.append(
                 {
                     "point": f["fact_id"],
-                    "label": fact_label(f["kind"], f["level_usd"], f["top_n"], f["value"]),
+                    "label": fact_label(f["kind"], f["level_usd"], f["top_n"], f["value"])
+                    + (" (derived: count / N)" if derive.loc[idx] else ""),
                     "population": f["population"],
                     "kind": f["kind"],
                     "observed": float(f["value"]),
@@ -684,6 +860,8 @@ class SizeModel:
         )
         lm = math.log(m)
         starts = []
+        if self._is_gb2():
+            return self._gb2_starts(m)
         if self.family == "lognormal":
             for s in (0.3, 0.6, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
                 starts.append([lm - s * s / 2, math.log(s)])

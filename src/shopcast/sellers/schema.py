@@ -12,9 +12,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from shopcast.config import resolve_project_path
+from shopcast.gmv.regions import COVERAGES
 from shopcast.gmv.schema import GoalFields, history_end_month
 from shopcast.schema import DataFile, ISODate, NotebookParams, iso_date
-from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES
+from shopcast.sellers.vocabulary import DATA_FORMS, FAMILIES, SCALE_SOURCES
 
 #: The most thresholds swept, and review months listed.
 MAX_THRESHOLDS = 100
@@ -46,6 +47,9 @@ class SellerFields(NotebookParams):
 
     data_form: Literal[DATA_FORMS]
     family: Literal[FAMILIES]
+    shape_population: str = Field(min_length=1)
+    platform: str = Field(min_length=1)
+    scale_from: Literal[SCALE_SOURCES]
     thresholds: list[float] = Field(min_length=1, max_length=MAX_THRESHOLDS)
     threshold_of_interest: float = Field(ge=0)
     n_sellers: int = Field(ge=100, le=5_000_000)
@@ -120,6 +124,7 @@ class SellerThresholdsParams(SellerFields):
     """Parameters of ``notebooks/seller_thresholds.ipynb``."""
 
     data_file: DataFile
+    as_of: ISODate
 
     @model_validator(mode="after")
     def _data(self) -> SellerThresholdsParams:
@@ -131,6 +136,8 @@ class ThresholdVsGoalParams(GoalFields, SellerFields):
     """Parameters of ``notebooks/threshold_vs_goal.ipynb``: the goal's and the sellers' together."""
 
     seller_data_file: DataFile
+    seller_as_of: ISODate
+    region: Literal[COVERAGES]
     threshold_start: ISODate
 
     @model_validator(mode="after")

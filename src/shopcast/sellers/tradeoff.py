@@ -11,8 +11,11 @@ with :mod:`shopcast.gmv.goals`.
 - :func:`threshold_tradeoff`: one row per threshold: sellers staying (from the sweep) next to the
   probability of the absolute and the multiple goal.
 
-The factor scales the whole platform's GMV, as the simulation's seller population stands for the
-platform; it comes from assumed dynamics, so the results are scenarios, not estimates.
+A threshold applies to one region's sellers (the seed's threshold is for US merchants): with a
+``region_share`` s (the region's share of the forecast's GMV, one value or one per path), a path's
+month becomes ``path * (1 - s * (1 - factor))``: only the region's part is scaled.
+:func:`region_share_draws` estimates s from the GMV anchors, with uncertainty. The factor comes
+from assumed dynamics, so the results are scenarios, not estimates.
 """
 
 from __future__ import annotations
@@ -110,8 +113,77 @@ def _check_start(
     return start
 
 
+def region_share_draws(
+    region: str,
+    coverage: str,
+    month: object,
+    n_draws: int = 200,
+    seed: int = 0,
+    anchors: object = None,
+) -> np.ndarray:
+    """The region's share of the forecast coverage's GMV in one month, per draw, from the anchors.
+
+    Both coverages are reconstructed from the GMV anchors (:func:`shopcast.gmv.reconstruct.
+    reconstruct`, the same seed) up to ``month``; the share is the ratio of their draws in that
+    month (clipped to [0, 1]), so its spread carries both reconstructions' uncertainty. A region
+    equal to the coverage has share 1.
+
+    Args:
+        region: the region the threshold applies to (a coverage, e.g. ``"united_states"``).
+        coverage: the forecast's coverage (e.g. ``"global"``).
+        month: the month of the share (e.g. the month the threshold takes effect).
+        n_draws: draws of each reconstruction.
+        seed: seed of the reconstructions.
+        anchors: anchors table or path (None: the embedded default).
+
+    Returns:
+        An array of ``n_draws`` shares.
+
+    Raises:
+        ParameterError: the region is not the coverage or part of it.
+    """
+    from shopcast.gmv.reconstruct import reconstruct
+    from shopcast.gmv.regions import PARENT
+
+    if region == coverage:
+        return np.ones(n_draws)
+    parent, chain = region, []
+    while parent in PARENT:
+        parent = PARENT[parent]
+        chain.append(parent)
+    if coverage not in chain:
+        raise ParameterError(
+            "region",
+            region,
+            f"the forecast's coverage ({coverage}) or a part of it: a threshold for "
+            f"{region} cannot act on {coverage} GMV",
+        )
+    end = goals.as_month(month, "month")
+    part = reconstruct(anchors, region, n_draws=n_draws, seed=seed, end=end)
+    whole = reconstruct(anchors, coverage, n_draws=n_draws, seed=seed, end=end)
+    share = part.draws[end].to_numpy() / whole.draws[end].to_numpy()
+    return np.clip(share, 0.0, 1.0)
+
+
+def _region_factor(applied: np.ndarray, region_share, n_rows: int) -> np.ndarray:
+    """Per path and month: ``1 - s * (1 - factor)`` (s = 1: the factor itself)."""
+    s = np.asarray(region_share, dtype=float)
+    if s.ndim == 0:
+        s = np.full(n_rows, float(s))
+    if s.shape != (n_rows,) or not np.isfinite(s).all() or (s < 0).any() or (s > 1).any():
+        raise ParameterError(
+            "region_share",
+            s[:4].tolist(),
+            f"one share in [0, 1], or one per sample path ({n_rows})",
+        )
+    return 1.0 - s[:, None] * (1.0 - applied[None, :])
+
+
 def paths_under_threshold(
-    paths: SamplePaths, factor: pd.Series | float, start_month: object = None
+    paths: SamplePaths,
+    factor: pd.Series | float,
+    start_month: object = None,
+    region_share: float | np.ndarray = 1.0,
 ) -> SamplePaths:
     """Sample paths with a threshold's "GMV kept" factor applied to the forecast months.
 
@@ -127,6 +199,8 @@ def paths_under_threshold(
             month number 1..M), or a number for a constant factor.
         start_month: the month the threshold takes effect (the simulation's month 1); default
             the first forecast month.
+        region_share: the share of each path's GMV in the region the threshold applies to (one
+            number, or one per path, e.g. from :func:`region_share_draws`); 1 scales all of it.
 
     Returns:
         New :class:`SamplePaths` with the same metadata (so ``draw_of_row`` still gives
@@ -142,8 +216,9 @@ def paths_under_threshold(
     months = pd.DatetimeIndex(pd.to_datetime(frame.columns))
     start = _check_start(start_month, last, months)
     applied = _applied_factor(months, last, start, values)
+    scaled = _region_factor(applied, region_share, len(frame))
     out = pd.DataFrame(
-        frame.to_numpy(dtype=float) * applied, index=frame.index, columns=frame.columns
+        frame.to_numpy(dtype=float) * scaled, index=frame.index, columns=frame.columns
     )
     return meta.with_frame(out)
 
@@ -203,6 +278,7 @@ def threshold_tradeoff(
     base_start: object,
     base_end: object,
     start_month: object = None,
+    region_share: float | np.ndarray = 1.0,
 ) -> pd.DataFrame:
     """Sellers staying against the probability of each GMV goal, one row per threshold.
 
@@ -223,6 +299,8 @@ def threshold_tradeoff(
         base_start: first month of the base window of the multiple goal.
         base_end: last month of the base window of the multiple goal.
         start_month: the month the threshold takes effect; default the first forecast month.
+        region_share: share of each path's GMV in the region the threshold applies to (see
+            :func:`paths_under_threshold`); 1 applies it to all of the forecast's GMV.
 
     Returns:
         One row per threshold, in the sweep's order, with columns:
@@ -267,7 +345,8 @@ def threshold_tradeoff(
         t = float(srow["threshold"])
         column = factors.columns[int(np.argmin(np.abs(cols - t)))]
         applied = _applied_factor(months, last, start, _factor_values(factors[column]))
-        adjusted = paths_under_threshold(paths, factors[column], start)
+        scaled = _region_factor(applied, region_share, len(frame))
+        adjusted = paths_under_threshold(paths, factors[column], start, region_share)
         absolute = goals.absolute_goal(adjusted, goal_start, goal_end, target)
         mult = goals.multiple_goal(adjusted, goal_start, goal_end, multiple, base_start, base_end)
         change_abs, change_abs_se = _paired_change(absolute, ref_abs, clusters)
@@ -276,7 +355,7 @@ def threshold_tradeoff(
             {
                 "threshold": t,
                 **{c: float(srow[c]) if c in srow.index else np.nan for c in TRADEOFF_COLUMNS[1:8]},
-                "gmv_factor_in_window": float(applied[in_window].mean())
+                "gmv_factor_in_window": float(scaled[:, in_window].mean())
                 if in_window.any()
                 else np.nan,
                 "probability_absolute": absolute.probability,
@@ -304,3 +383,12 @@ def threshold_tradeoff(
         ),
     )
     return table
+
+
+def shares_for_paths(shares: np.ndarray, paths: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """One region share per sample path, drawn (seeded, with replacement) from ``shares``."""
+    shares = np.asarray(shares, dtype=float)
+    if shares.ndim != 1 or shares.size == 0:
+        raise ParameterError("shares", shares.shape, "a non-empty 1-d array of shares")
+    pick = np.random.default_rng(seed).integers(0, shares.size, len(paths))
+    return shares[pick]
