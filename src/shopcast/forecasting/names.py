@@ -15,6 +15,7 @@ MODELS = {
     "drift_log": "random walk with drift on log GMV",
     "ensemble": "the mixture of its members' sample paths",
     "auto": "chosen by rolling-origin backtest",
+    "outside_view": "the outside view: how comparable platforms grew from the same scale and age",
 }
 #: Names that stand for a choice or a combination rather than one model.
 META_MODELS = ("ensemble", "auto")

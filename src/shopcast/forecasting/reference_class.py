@@ -108,7 +108,7 @@ class OutsideViewModel:
             logdet = np.sum(np.log(d)) + np.sum(np.log1p(tau2 * s))
 
             def quad(a, b):
-                """a' V^-1 b summed over platforms (a, b: (n,) or (n, p))."""
+                """A' V^-1 b summed over platforms (a, b: (n,) or (n, p))."""
                 a2 = a if a.ndim == 2 else a[:, None]
                 b2 = b if b.ndim == 2 else b[:, None]
                 first = (a2 / d[:, None]).T @ b2
@@ -304,7 +304,8 @@ def crps_mixture(y, weights, means, sds) -> np.ndarray:
     Args:
         y: outcomes, shape (n,).
         weights: component weights summing to 1, shape (k,).
-        means, sds: component parameters, shape (k, n).
+        means: component means, shape (k, n).
+        sds: component standard deviations, shape (k, n).
     """
     y = np.asarray(y, float)
     w = np.asarray(weights, float)
@@ -337,8 +338,11 @@ def combined_crps(lopo: pd.DataFrame, family: str, weight: float) -> np.ndarray:
 
 
 def platform_mean(values, platforms) -> float:
-    """Mean over platforms of each platform's mean: every platform counts once (its pairs are
-    not independent evidence, and LOPO's unit is the platform)."""
+    """Mean over platforms of each platform's mean.
+
+    Every platform counts once: its pairs are not independent evidence, and LOPO's unit is the
+    platform.
+    """
     return float(pd.Series(np.asarray(values, float)).groupby(np.asarray(platforms)).mean().mean())
 
 
@@ -436,8 +440,10 @@ def _mixture_interval(both: pd.DataFrame, weight: float, level: float):
 
 
 def choose_covariates(pairs: pd.DataFrame) -> tuple[str, pd.Series]:
-    """The covariate set with the lowest leave-one-platform-out CRPS of the outside view
-    (platform-weighted mean)."""
+    """The covariate set with the lowest leave-one-platform-out CRPS of the outside view.
+
+    CRPS is the platform-weighted mean (:func:`platform_mean`).
+    """
     crps = {}
     for name in COVARIATE_SETS:
         lopo = leave_one_platform_out(pairs, lambda name=name: OutsideViewModel(name))

@@ -130,8 +130,11 @@ def load_platform_gmv(path: str | Path = PLATFORM_GMV_CSV) -> pd.DataFrame:
 
 
 def load_launches(path: str | Path = PLATFORM_LAUNCH_CSV) -> pd.Series:
-    """Each platform's launch as a Timestamp (a year-only date is placed at 1 July, a month-only
-    date on the 1st: stated in data/README.md)."""
+    """Each platform's launch as a Timestamp.
+
+    A year-only date is placed at 1 July, a month-only date on the 1st (stated in
+    data/README.md).
+    """
     path = Path(path)
     frame = _read(path, LAUNCH_COLUMNS)
     out = {}
