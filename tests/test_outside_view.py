@@ -115,3 +115,19 @@ def test_goal_forecast_reports_all_three_views():
     assert set(result.views.growth.index) == {"inside", "outside", "combined"}
     pd.testing.assert_frame_equal(result.paths.frame, result.views.combined.frame)
     assert not ov.implausible_paths(result.paths, result.views.age_years).any()
+
+
+def test_window_table_and_the_report_sentence_use_the_paths_totals():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 12, 2.0, 500, seed=1)
+    views = ov.combine(inside, draws, 12, 2.0, seed=2)
+    table = ov.window_table(views, "2023-01-01", "2023-12-01", 20e9)
+    frame = views.combined.frame
+    totals = frame.loc[:, frame.columns >= pd.Timestamp("2023-01-01")].sum(axis=1)
+    p10, p90 = np.quantile(totals, (0.1, 0.9))
+    assert table.loc["combined", "p90_over_p10"] == pytest.approx(p90 / p10)
+    assert table.loc["combined", "probability"] == pytest.approx(np.mean(totals >= 20e9))
+    from shopcast.report_text import views_text
+
+    text = views_text(views, table)
+    assert "70%" in text and "30%" in text and f"{p90 / p10:.1f}x" in text

@@ -328,3 +328,29 @@ def combine(
     return Views(
         inside, outside, combined, age_years, family, weight_used, truncated, growth, notes
     )
+
+
+def window_table(views: Views, start: str, end: str, target: float) -> pd.DataFrame:
+    """The goal window's total under each view: P10, P50, P90, P90/P10 and P(total >= target).
+
+    Rows ``inside`` (the models' paths before truncation), ``outside``, ``combined``; a young
+    market has no inside row.
+    """
+    rows = {}
+    for name, frame in (("inside", views.inside), ("outside", views.outside),
+                        ("combined", views.combined)):  # fmt: skip
+        if frame is None:
+            continue
+        values = frame.frame
+        months = pd.DatetimeIndex(values.columns)
+        mask = (months >= pd.Timestamp(start)) & (months <= pd.Timestamp(end))
+        total = values.loc[:, mask].sum(axis=1).to_numpy()
+        p10, p50, p90 = np.quantile(total, (0.1, 0.5, 0.9))
+        rows[name] = {
+            "p10": p10,
+            "p50": p50,
+            "p90": p90,
+            "p90_over_p10": p90 / p10 if p10 > 0 else np.nan,
+            "probability": float(np.mean(total >= target)),
+        }
+    return pd.DataFrame(rows).T
