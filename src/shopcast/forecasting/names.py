@@ -10,6 +10,7 @@ MODELS = {
     "ets": "exponential smoothing, configuration chosen by AICc, on levels",
     "theta": "the Theta method on levels",
     "theta_log": "the Theta method on log GMV",
+    "hw_damped_mul": "damped multiplicative Holt-Winters (least squares), on levels",
     "seasonal_naive": "seasonal naive (the same month a year earlier)",
     "drift": "random walk with drift, on levels",
     "drift_log": "random walk with drift on log GMV",
