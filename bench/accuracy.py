@@ -51,7 +51,7 @@ from shopcast.forecasting.ensemble import (  # noqa: E402
     EnsembleForecaster,
     combine_paths,
 )
-from shopcast.forecasting.ets import ETSForecaster  # noqa: E402
+from shopcast.forecasting.ets import ETSForecaster, HoltWintersForecaster  # noqa: E402
 from shopcast.forecasting.prophet import ProphetForecaster  # noqa: E402
 from shopcast.forecasting.selection import select_model  # noqa: E402
 from shopcast.forecasting.theta import ThetaForecaster  # noqa: E402
@@ -66,6 +66,8 @@ MEMBERS = {
     "drift": DriftForecaster,
     "ets": ETSForecaster,
     "theta": ThetaForecaster,
+    "ets_mul": lambda: ETSForecaster(mul_season_add_error=True),
+    "hw_damped_mul": HoltWintersForecaster,
     "prophet": lambda: ProphetForecaster(festivals=False),
 }
 
@@ -98,6 +100,10 @@ def evaluate(item: tuple[str, np.ndarray, np.ndarray]) -> list[dict[str, object]
     pair = [out[m] for m in ENSEMBLE_MEMBERS]
     out["ensemble"] = combine_paths(pair, "mixture")
     out["ensemble_median"] = combine_paths(pair, "median")
+    if "hw_damped_mul" in out:  # the three-way mixture, for comparison
+        out["ensemble_hw"] = combine_paths([*pair, out["hw_damped_mul"]], "mixture")
+    else:
+        out["ensemble_hw"] = out["ensemble"]
     t1 = time.process_time()
     try:
         chosen = select_model(y, MEMBERS, horizon=HORIZON, n_origins=1)["chosen"]

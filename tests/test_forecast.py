@@ -447,3 +447,42 @@ def test_coverage_metric_reason_states_the_distance_from_nominal():
         default=None,
     )
     assert "from 0.8" in result["reason"]
+
+
+def test_ets_tries_multiplicative_seasons_with_additive_error_only_when_asked(make_series):
+    from shopcast.forecasting.ets import ETSForecaster
+
+    season = 1 + 0.3 * np.sin(2 * np.pi * np.arange(12) / 12)
+    y = make_series(n=48, growth=0.01, noise=0.02, seasonal=season)
+    default = ETSForecaster().candidate_configs(y)
+    extended = ETSForecaster(mul_season_add_error=True).candidate_configs(y)
+    added = set(extended) - set(default)
+    assert added == {("add", None, False, "mul"), ("add", "add", True, "mul")}
+    assert len(default) == 10 and len(extended) == 12
+
+
+def test_damped_multiplicative_holt_winters_follows_a_multiplicative_season(make_series):
+    from shopcast.forecasting.ets import HoltWintersForecaster
+
+    season = 1 + 0.4 * np.cos(2 * np.pi * np.arange(12) / 12)  # January peak, July trough
+    y = make_series(n=60, growth=0.005, noise=0.01, seasonal=season, seed=3)
+    paths = HoltWintersForecaster().fit(y).sample_paths(12, 400, seed=1)
+    median = paths.median()
+    months = pd.DatetimeIndex(paths.columns).month
+    ratio = median[months == 1].iloc[0] / median[months == 7].iloc[0]
+    level_trend = np.exp(0.005 * 6)  # six months of trend between July and the next January
+    assert ratio == pytest.approx(1.4 / 0.6 * level_trend, rel=0.1)
+    again = HoltWintersForecaster().fit(y).sample_paths(12, 400, seed=1)
+    pd.testing.assert_frame_equal(paths, again)
+
+
+def test_holt_winters_refuses_short_or_non_positive_series(make_series):
+    from shopcast.exceptions import ModelError
+    from shopcast.forecasting.ets import HoltWintersForecaster
+
+    with pytest.raises(ModelError, match="at least 24 months"):
+        HoltWintersForecaster().fit(make_series(n=20))
+    y = make_series(n=30)
+    y.iloc[3] = 0.0
+    with pytest.raises(ModelError, match="strictly positive"):
+        HoltWintersForecaster().fit(y)

@@ -274,3 +274,45 @@ def vintage_sentence(result: Any) -> str:
         f"- {when}: {known}; the history runs to {result.last_actual:%b %Y}. Figures published "
         "later are outcomes, kept for the post-mortem (forecast_postmortem)."
     )
+
+
+def views_text(views: Any, table: pd.DataFrame) -> str:
+    """Which view dominates the goal forecast, and why (Markdown).
+
+    Args:
+        views: :class:`shopcast.gmv.outside_view.Views`.
+        table: :func:`shopcast.gmv.outside_view.window_table` of the goal window.
+    """
+    if views.inside is None:
+        return md_dollars(
+            "This is a young market: the forecast is the outside view alone (how comparable "
+            "platforms grew from this annual GMV and age), so it dominates entirely. "
+            f"Its goal-window range is {usd(table.loc['outside', 'p10'])} to "
+            f"{usd(table.loc['outside', 'p90'])} (P10 to P90)."
+        )
+    inside, outside, combined = (table.loc[k] for k in ("inside", "outside", "combined"))
+    narrower = "outside" if outside["p90_over_p10"] < inside["p90_over_p10"] else "inside"
+    parts = [
+        f"The combined forecast draws {pct(1 - views.weight)} of its paths from the inside "
+        f"view and {pct(views.weight)} from the outside view: the split that gave the lowest "
+        "CRPS when each platform of the reference class was forecast from the others "
+        "(leave-one-platform-out).",
+        f"{pct(views.truncated_share)} of the inside view's paths grew faster in some forecast "
+        "year than the reference class makes plausible (above the 99.5% quantile of its "
+        "growth for that path's annual GMV and age) and were replaced by plausible inside "
+        "paths drawn at random; the outside view's own paths are held to the same bound.",
+        f"Goal window, P10 to P90: inside {usd(inside['p10'])} to {usd(inside['p90'])} "
+        f"({inside['p90_over_p10']:.1f}x), outside {usd(outside['p10'])} to "
+        f"{usd(outside['p90'])} ({outside['p90_over_p10']:.1f}x), combined "
+        f"{usd(combined['p10'])} to {usd(combined['p90'])} "
+        f"({combined['p90_over_p10']:.1f}x).",
+        f"By weight the inside view dominates the centre of the forecast; the {narrower} view "
+        "is the narrower one"
+        + (
+            ", and it is the truncation and the outside share that pull in the inside view's "
+            "explosive upper tail."
+            if narrower == "outside"
+            else "."
+        ),
+    ]
+    return md_dollars(" ".join(parts))

@@ -20,6 +20,10 @@ from shopcast.forecasting.base import (
 
 logger = logging.getLogger(__name__)
 
+#: Smallest multiplicative seasonal index kept for an additive-error fit: below it one month's
+#: level is near zero and an additive error can drive simulated paths through zero.
+MIN_SEASONAL_INDEX = 0.05
+
 
 class ETSForecaster:
     """Exponential smoothing (ETS state-space model), configuration chosen by AICc.
@@ -29,10 +33,15 @@ class ETSForecaster:
     it extrapolates the last slope forever, it rarely wins at long horizons, and dropping it
     makes the search a third faster; pass ``configs`` to try it); no seasonality, or additive
     or multiplicative seasonality when the series holds at least ``min_seasons`` seasons
-    (up to 10 configurations). Multiplicative error or seasonality are tried only on strictly
-    positive series, and additive error with multiplicative seasonality is left out
-    (numerically unstable, Hyndman et al. 2008). The configuration with the lowest AICc is
-    kept; a configuration that fails to fit is skipped.
+    (up to 10 configurations, 12 with ``mul_season_add_error``). Multiplicative error or
+    seasonality are tried only on strictly positive series. Additive error with multiplicative
+    seasonality (ETS(A,N,M) and ETS(A,Ad,M), the state-space form of the damped multiplicative
+    Holt-Winters) can be numerically unstable when a seasonal index approaches zero (Hyndman et
+    al. 2008, ch. 15): it is tried only with ``mul_season_add_error`` (off by default until a
+    full M3 run shows it costs no accuracy; ``bench/accuracy.py`` scores it as ``ets_mul``), and
+    such a fit is dropped when its fitted values are not finite or a seasonal index falls below
+    :data:`MIN_SEASONAL_INDEX`. The configuration with the lowest AICc is kept; a configuration
+    that fails to fit is skipped.
 
     Sample paths are simulated from the fitted state-space model (``ETSResults.simulate``,
     anchored at the end of the data), with Gaussian errors of the fitted scale
@@ -44,6 +53,7 @@ class ETSForecaster:
         season_length: months per season.
         min_seasons: whole seasons needed before seasonal configurations are tried.
         errors: ``"gaussian"`` or ``"bootstrap"``.
+        mul_season_add_error: also try additive error with multiplicative seasonality.
 
     Attributes:
         y_: training series.
@@ -59,11 +69,13 @@ class ETSForecaster:
         season_length: int = SEASON,
         min_seasons: int = 2,
         errors: str = "gaussian",
+        mul_season_add_error: bool = False,
     ):
         self.configs = configs
         self.season_length = season_length
         self.min_seasons = min_seasons
         self.errors = errors
+        self.mul_season_add_error = mul_season_add_error
 
     def candidate_configs(self, y: pd.Series) -> list[tuple[str, str | None, bool, str | None]]:
         """The configurations ``configs="auto"`` tries on ``y``."""
@@ -75,7 +87,7 @@ class ETSForecaster:
                 seasons: list[str | None] = [None]
                 if seasonal:
                     seasons.append("add")
-                    if positive and error == "mul":
+                    if positive and (error == "mul" or self.mul_season_add_error):
                         seasons.append("mul")
                 for season in seasons:
                     out.append((error, trend, damped, season))
@@ -116,6 +128,8 @@ class ETSForecaster:
                 continue  # a configuration that cannot be fitted is simply not a candidate
             if not np.isfinite(aicc):
                 continue
+            if error == "add" and seasonal == "mul" and not _stable_mul_season(result):
+                continue
             rows.append(
                 {
                     "error": error,
@@ -149,6 +163,100 @@ class ETSForecaster:
                 anchor="end",
                 random_errors="bootstrap" if self.errors == "bootstrap" else None,
                 rng=np.random.default_rng(seed),
+            )
+        values = np.asarray(sims, dtype=float).reshape(horizon, n_samples).T
+        return paths_frame(values, future_months(self.y_.index[-1], horizon))
+
+
+def _stable_mul_season(result) -> bool:
+    """Whether an additive-error, multiplicative-season fit is numerically usable."""
+    fitted = np.asarray(result.fittedvalues, dtype=float)
+    states = np.asarray(result.states, dtype=float)
+    seasonal = states[:, -1] if states.ndim == 2 else states
+    return bool(np.isfinite(fitted).all() and np.nanmin(seasonal) > MIN_SEASONAL_INDEX)
+
+
+class HoltWintersForecaster:
+    """Damped multiplicative Holt-Winters: damped additive trend, multiplicative seasonality.
+
+    The classical method (``statsmodels``' ``ExponentialSmoothing``, smoothing parameters by
+    least squares), kept beside the AICc-chosen ETS because a fixed damped multiplicative
+    configuration is a strong benchmark on seasonal business series (it is what ETS's AICc
+    search sometimes passes over on short series). Needs a strictly positive series with at
+    least ``min_seasons`` whole seasons. Sample paths come from ``HoltWintersResults.simulate``
+    with Gaussian errors of the residual scale (``errors="gaussian"``) or resampled residuals
+    (``"bootstrap"``), anchored at the end of the data.
+
+    Args:
+        season_length: months per season.
+        min_seasons: whole seasons needed.
+        errors: ``"gaussian"`` or ``"bootstrap"``.
+
+    Attributes:
+        y_: training series.
+        result_: the fitted ``HoltWintersResults``.
+    """
+
+    def __init__(self, season_length: int = SEASON, min_seasons: int = 2, errors: str = "gaussian"):
+        self.season_length = season_length
+        self.min_seasons = min_seasons
+        self.errors = errors
+
+    def fit(self, y: pd.Series) -> HoltWintersForecaster:
+        """Fit the damped multiplicative Holt-Winters method.
+
+        Raises:
+            ModelError: for a series that is not strictly positive, shorter than
+                ``min_seasons`` seasons, or that the optimiser cannot fit.
+        """
+        import warnings
+
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+        gaussian_or_bootstrap(self.errors)
+        y = check_monthly(y)
+        need = self.min_seasons * self.season_length
+        if len(y) < need:
+            raise ModelError(
+                f"damped multiplicative Holt-Winters needs at least {need} months; got {len(y)}"
+            )
+        if not bool((y > 0).all()):
+            raise ModelError("multiplicative Holt-Winters needs a strictly positive series")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = ExponentialSmoothing(
+                    y.to_numpy(dtype=float),
+                    trend="add",
+                    damped_trend=True,
+                    seasonal="mul",
+                    seasonal_periods=self.season_length,
+                    initialization_method="estimated",
+                ).fit()
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:
+            raise ModelError(
+                f"damped multiplicative Holt-Winters could not be fitted: {exc}"
+            ) from exc
+        if not np.isfinite(np.asarray(result.fittedvalues, dtype=float)).all():
+            raise ModelError("damped multiplicative Holt-Winters gave non-finite fitted values")
+        self.y_, self.result_ = y, result
+        return self
+
+    def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame:
+        """Simulated future paths (rows = samples, columns = future months)."""
+        import warnings
+
+        require_fitted(self)
+        check_sampling(horizon, n_samples)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sims = self.result_.simulate(
+                horizon,
+                repetitions=int(n_samples),
+                anchor="end",
+                error="mul",
+                random_errors="bootstrap" if self.errors == "bootstrap" else None,
+                random_state=np.random.default_rng(seed),
             )
         values = np.asarray(sims, dtype=float).reshape(horizon, n_samples).T
         return paths_frame(values, future_months(self.y_.index[-1], horizon))

@@ -10,11 +10,13 @@ MODELS = {
     "ets": "exponential smoothing, configuration chosen by AICc, on levels",
     "theta": "the Theta method on levels",
     "theta_log": "the Theta method on log GMV",
+    "hw_damped_mul": "damped multiplicative Holt-Winters (least squares), on levels",
     "seasonal_naive": "seasonal naive (the same month a year earlier)",
     "drift": "random walk with drift, on levels",
     "drift_log": "random walk with drift on log GMV",
     "ensemble": "the mixture of its members' sample paths",
     "auto": "chosen by rolling-origin backtest",
+    "outside_view": "the outside view: how comparable platforms grew from the same scale and age",
 }
 #: Names that stand for a choice or a combination rather than one model.
 META_MODELS = ("ensemble", "auto")

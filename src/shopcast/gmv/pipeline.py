@@ -38,6 +38,13 @@ from shopcast.forecasting.selection import select_model
 from shopcast.forecasting.theta import ThetaForecaster
 from shopcast.gmv import goals
 from shopcast.gmv.anchors import load_anchors
+from shopcast.gmv.outside_view import (
+    INSIDE_MIN_MONTHS,
+    YOUNG_MIN_MONTHS,
+    Views,
+    combine,
+    market_age,
+)
 from shopcast.gmv.reconstruct import reconstruct
 from shopcast.gmv.schema import GOAL_ENSEMBLE, GOAL_MODELS
 from shopcast.gmv.series import load_gmv_csv
@@ -139,6 +146,8 @@ class GoalForecast:
         backtest_description: what the backtest against the baselines covered, in words.
         notes: sentences for the caveats (choices made automatically).
         as_of: the data vintage (ISO date; "" = every figure in the file, as known today).
+        views: the inside, outside and combined forecasts (:class:`Views`); ``paths`` are its
+            combined paths. For a young market (fewer than 12 months) ``views.inside`` is None.
     """
 
     history_kind: str
@@ -163,6 +172,7 @@ class GoalForecast:
     backtest_description: str
     notes: list[str] = field(default_factory=list)
     as_of: str = ""
+    views: Views | None = None
 
 
 def load_history(
@@ -200,7 +210,9 @@ def load_history(
             anchors, coverage=coverage, n_draws=n_draws, seed=seed, end=history_end or None
         )
         return "reconstructed", rec.draws, anchors, rec.residuals
-    series = load_gmv_csv(path, segment=segment or None, as_of=as_of or None)
+    series = load_gmv_csv(
+        path, segment=segment or None, as_of=as_of or None, min_months=YOUNG_MIN_MONTHS
+    )
     if history_end:
         if pd.Timestamp(history_end) < series.index[0]:
             raise DataError(
@@ -210,6 +222,12 @@ def load_history(
                 "data covers, or empty for all of it",
             )
         series = series[series.index <= pd.Timestamp(history_end)]
+        if len(series) < YOUNG_MIN_MONTHS:
+            raise DataError(
+                path,
+                f"history_end {history_end} leaves {len(series)} month(s); at least "
+                f"{YOUNG_MIN_MONTHS} are needed to forecast; set a later history_end",
+            )
     draws = pd.DataFrame([series.to_numpy(dtype=float)], columns=series.index)
     draws.index.name = "draw"
     return "observed", draws, None, None
@@ -292,6 +310,31 @@ def run_goal_forecast(
             f"goal_end {end:%Y-%m} from the last data month {last:%Y-%m}",
         )
 
+    age = market_age(history)
+    if len(history) < INSIDE_MIN_MONTHS:
+        # A young market: too short for the inside models, forecast from the reference class.
+        views = combine(None, draws, horizon_months, age, seed=seed)
+        paths = replace(views.combined, history_kind=kind)
+        notes.append(
+            f"Young market: only {len(history)} months of history. The forecast is the outside "
+            "view (how comparable platforms grew from this annual GMV and age), not a model of "
+            "this series: it carries no seasonality or festival months, its age is counted from "
+            "the first month in the file, and its range is wide by design."
+        )
+        notes.append("No backtest: a young market's history is too short to score a model on.")
+        summary = pd.DataFrame(columns=["mase", "smape", "mape", "coverage_80"])
+        return GoalForecast(
+            kind, history, draws, anchors, residuals, paths, last, "outside_view",
+            f"the history has {len(history)} months, fewer than the {INSIDE_MIN_MONTHS} the "
+            "inside models need, so the forecast is the outside view alone",
+            pd.DataFrame(),
+            goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd),
+            goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end),
+            None, None, None, None, goals.time_to_goal(paths, goal_target_usd), summary, "",
+            "no backtest: the history is too short", notes,
+            "" if cutoff is None else f"{cutoff:%Y-%m-%d}", views,
+        )  # fmt: skip
+
     factories = forecaster_factories(settings, history)
     selection, selection_description = pd.DataFrame(), ""
     if settings.model == "auto":
@@ -308,7 +351,7 @@ def run_goal_forecast(
         name, reason = settings.model, "pinned in the parameters"
         factory = factories[name]
 
-    paths = forecast_over_draws(
+    inside = forecast_over_draws(
         factory,
         draws,
         horizon_months,
@@ -316,7 +359,10 @@ def run_goal_forecast(
         seed=seed,
         n_histories=min(n_histories, len(draws)),
     )
-    paths = replace(paths, history_kind=kind)  # so that charts name the history correctly
+    inside = replace(inside, history_kind=kind)  # so that charts name the history correctly
+    views = combine(inside, draws, horizon_months, age, seed=seed)
+    paths = replace(views.combined, history_kind=kind)
+    notes.extend(views.notes)
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
     multiple = goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end)
 
@@ -392,6 +438,7 @@ def run_goal_forecast(
         evaluation.description,
         notes,
         "" if cutoff is None else f"{cutoff:%Y-%m-%d}",
+        views,
     )
 
 

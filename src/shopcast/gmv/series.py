@@ -332,10 +332,15 @@ def load_gmv_csv(
     if len(monthly) < min_months:
         months = ", ".join(f"{m:%Y-%m}" for m in sorted(dropped))
         dropped_text = f"; partial months dropped: {months}" if dropped else ""
+        why = (
+            "to fit a yearly pattern"
+            if min_months >= 12
+            else "to place the market's scale against other platforms (the outside view)"
+        )
         raise DataError(
             path,
             f"only {len(monthly)} complete months of data; at least "
-            f"{min_months} are needed to fit a yearly pattern{dropped_text}",
+            f"{min_months} are needed {why}{dropped_text}; add earlier months to the file",
         )
     monthly.index = pd.DatetimeIndex(monthly.index, freq="MS", name="month")
     monthly.name = segment or "gmv"

@@ -1,0 +1,356 @@
+"""Inside, outside and combined: the reference class applied to a GMV forecast.
+
+The *inside view* is the forecast of today's models from the market's own monthly history.
+The *outside view* (:mod:`shopcast.forecasting.reference_class`) says how platforms of the same
+annual GMV and age grew over the next year. This module
+
+- simulates outside-view sample paths from a history (:func:`outside_paths`): year by year,
+  each year's log growth drawn from the reference-class model at the path's own scale and age,
+  with the platform effect and the parameter uncertainty drawn once per path (a platform that
+  outgrows its class in one year tends to in the next);
+- marks inside paths that grow faster than the reference class makes plausible
+  (:func:`implausible_paths`: any forecast year whose growth exceeds the outside view's
+  :data:`~shopcast.forecasting.reference_class.PLAUSIBLE_QUANTILE` quantile at that path's
+  scale and age) and replaces them by resampling the plausible ones;
+- combines the two by the rule chosen on the leave-one-platform-out validation
+  (:data:`COMBINATION`, :func:`combine`): a linear pool, each combined path drawn from the
+  outside view with probability ``weight`` and from the (truncated) inside view otherwise.
+
+The choices in :data:`COVARIATES` and :data:`COMBINATION` are constants so that a goal forecast
+does not refit the validation; ``tests/test_outside_view.py`` recomputes the validation and
+fails if they no longer are its choice.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from shopcast.exceptions import DataError, ModelError
+from shopcast.forecasting.base import SamplePaths, future_months, paths_frame, unwrap
+from shopcast.forecasting.reference_class import (
+    PLAUSIBLE_QUANTILE,
+    SCALE_CENTRE,
+    OutsideViewModel,
+    design,
+)
+from shopcast.gmv.platforms import growth_pairs
+
+#: Covariates of the outside view, chosen by leave-one-platform-out CRPS (scale and age beat
+#: scale alone: bench/outside_view.py).
+COVARIATES = "scale_age"
+#: The combination rule chosen by leave-one-platform-out CRPS: (family, outside weight).
+COMBINATION = ("pool", 0.3)
+#: Fewest months a young market's forecast accepts; below it no annual scale can be placed.
+YOUNG_MIN_MONTHS = 3
+#: Months from which the inside models forecast (below it a series is a young market).
+INSIDE_MIN_MONTHS = 12
+
+
+@functools.lru_cache(maxsize=4)
+def _fit_cached(covariates: str) -> OutsideViewModel:
+    return OutsideViewModel(covariates).fit(growth_pairs())
+
+
+def reference_model(covariates: str = COVARIATES) -> OutsideViewModel:
+    """The outside view fitted on the whole reference class (``data/platform_gmv.csv``)."""
+    return _fit_cached(covariates)
+
+
+def _annual_base(values: np.ndarray) -> np.ndarray:
+    """Annual GMV at the origin, per row.
+
+    The last 12 months' total, or for a shorter history the mean month times 12 (an annualised
+    young market).
+    """
+    if values.shape[1] >= 12:
+        return values[:, -12:].sum(axis=1)
+    return values.mean(axis=1) * 12.0
+
+
+def _frame(log_scale: np.ndarray, age: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"log_scale": log_scale, "age_years": age, "subannual": np.zeros(len(log_scale))}
+    )
+
+
+def outside_paths(
+    draws: pd.DataFrame,
+    horizon: int,
+    age_years: float,
+    n_samples: int = 1000,
+    seed: int = 0,
+    model: OutsideViewModel | None = None,
+) -> SamplePaths:
+    """Sample paths from the outside view alone, each appended to a history draw.
+
+    Year ``k`` of a path has the total ``B_{k-1} * exp(g_k)``, where ``B_0`` is the path's
+    annual GMV at the origin and ``g_k`` its log growth, drawn from the reference-class model at
+    log10 ``B_{k-1}`` and age ``age_years + k - 1``: ``g_k = x' beta + u + e_k`` with
+    ``beta ~ N(beta_hat, Cov)`` and ``u ~ N(0, tau^2)`` drawn once per path and ``e_k`` each
+    year. Within a year the total is spread over the months geometrically (monthly growth
+    ``g_k / 12``): the reference class holds annual and quarterly figures only, so the outside
+    view carries no seasonality and no festival months.
+
+    Args:
+        draws: history draws (rows) by month; at least :data:`YOUNG_MIN_MONTHS` months.
+        horizon: months to forecast.
+        age_years: the market's age at the last history month.
+        n_samples: paths returned.
+        seed: seeds the choice of history draws and every draw.
+        model: a fitted outside view (default: :func:`reference_model`).
+
+    Returns:
+        :class:`SamplePaths` like :func:`shopcast.forecasting.draws.forecast_over_draws`
+        (history then forecast).
+    """
+    model = model or reference_model()
+    months = pd.DatetimeIndex(pd.to_datetime(draws.columns))
+    if len(months) < YOUNG_MIN_MONTHS:
+        raise ModelError(
+            f"the outside view needs at least {YOUNG_MIN_MONTHS} months of history to place the "
+            f"market's annual scale; got {len(months)}"
+        )
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(draws), size=n_samples)
+    history = draws.to_numpy(dtype=float)[rows]
+    base = _annual_base(history)
+    if np.any(base <= 0):
+        raise ModelError("the outside view needs a positive GMV in the last months of history")
+    beta = rng.multivariate_normal(model.beta_, model.cov_beta_, size=n_samples)
+    u = rng.normal(0.0, model.tau_, size=n_samples)
+    resid_sd = float(np.exp(model.gamma_[0]))
+    years = -(-horizon // 12)
+    future = np.empty((n_samples, years * 12))
+    step = np.arange(1, 13)
+    for k in range(years):
+        x, _ = design(_frame(np.log10(base), np.full(n_samples, age_years + k)), model_cov(model))
+        g = np.einsum("ij,ij->i", x, beta) + u + rng.normal(0.0, resid_sd, size=n_samples)
+        total = base * np.exp(g)
+        shape = np.exp(np.outer(g / 12.0, step))
+        future[:, 12 * k : 12 * (k + 1)] = total[:, None] * shape / shape.sum(axis=1)[:, None]
+        base = total
+    values = np.hstack([history, future[:, :horizon]])
+    frame = paths_frame(values, months.append(future_months(months[-1], horizon)))
+    return SamplePaths(frame, months[-1], tuple(np.asarray(draws.index)[rows].tolist()))
+
+
+def model_cov(model: OutsideViewModel) -> tuple[str, ...]:
+    """The covariate names of a fitted outside view."""
+    from shopcast.forecasting.reference_class import COVARIATE_SETS
+
+    return COVARIATE_SETS[model.covariates]
+
+
+def yearly_growth(
+    paths: SamplePaths | pd.DataFrame, last_actual: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Each path's log growth of every whole forecast year over the 12 months before it.
+
+    Returns:
+        DataFrame (rows = paths, columns ``1, 2, ...``); the base of year 1 is the last 12
+        history months (annualised mean when the history is shorter).
+    """
+    frame, meta = unwrap(paths)
+    last_actual = last_actual if last_actual is not None else meta.last_actual
+    months = pd.DatetimeIndex(frame.columns)
+    n_hist = int((months <= last_actual).sum())
+    values = frame.to_numpy(dtype=float)
+    base = _annual_base(values[:, :n_hist])
+    out = {}
+    k = 0
+    while n_hist + 12 * (k + 1) <= values.shape[1]:
+        total = values[:, n_hist + 12 * k : n_hist + 12 * (k + 1)].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[k + 1] = np.log(total / base)
+        base = total
+        k += 1
+    return pd.DataFrame(out, index=frame.index)
+
+
+def implausible_paths(
+    paths: SamplePaths,
+    age_years: float,
+    model: OutsideViewModel | None = None,
+    quantile: float = PLAUSIBLE_QUANTILE,
+) -> np.ndarray:
+    """Boolean mask of the paths that grow faster than the reference class makes plausible.
+
+    A path is implausible when a forecast year grows faster than the reference class's
+    ``quantile`` at that path's scale (the year before) and age, or when a year is non-positive
+    or non-finite.
+    """
+    model = model or reference_model()
+    last = paths.last_actual
+    growth = yearly_growth(paths, last)
+    months = pd.DatetimeIndex(paths.frame.columns)
+    values = paths.frame.to_numpy(dtype=float)
+    n_hist = int((months <= last).sum())
+    base = _annual_base(values[:, :n_hist])
+    bad = np.zeros(len(paths), dtype=bool)
+    z = stats.norm.ppf(quantile)
+    for k in growth.columns:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.log10(np.where(base > 0, base, np.nan))
+        ok = np.isfinite(scale)
+        pred = model.predict(
+            _frame(np.where(ok, scale, SCALE_CENTRE), np.full(len(base), age_years + k - 1))
+        )
+        upper = pred["mean"].to_numpy() + z * pred["sd"].to_numpy()
+        g = growth[k].to_numpy()
+        bad |= ~ok | ~np.isfinite(g) | (g > upper)
+        base = base * np.exp(np.where(np.isfinite(g), g, 0.0))
+    return bad
+
+
+def _truncate(paths: SamplePaths, age_years: float, model, rng):
+    """Replace implausible paths by plausible ones drawn at random.
+
+    Returns:
+        ``(paths or None when none is plausible, share replaced, row taken for each row)``.
+    """
+    bad = implausible_paths(paths, age_years, model)
+    good = np.flatnonzero(~bad)
+    if good.size == 0:
+        return None, 1.0, None
+    rows = np.arange(len(paths))
+    rows[bad] = rng.choice(good, size=int(bad.sum()))
+    frame = paths.frame.iloc[rows].set_axis(paths.frame.index, axis=0)
+    draws = None
+    if paths.draw_of_row is not None:
+        draws = tuple(np.asarray(paths.draw_of_row, dtype=object)[rows].tolist())
+    return replace(paths, frame=frame, draw_of_row=draws), float(bad.mean()), rows
+
+
+@dataclass
+class Views:
+    """Inside, outside and combined forecasts of one goal.
+
+    Attributes:
+        inside: the inside view's paths as the models made them.
+        outside: outside-view paths.
+        combined: the combined paths (what the goal probabilities use).
+        age_years: the market's age at the last history month (from its first month of data).
+        family, weight: the combination rule.
+        truncated_share: share of inside paths replaced as implausible.
+        growth: quantiles of the first forecast year's log growth under each view.
+        notes: sentences for the report's caveats.
+    """
+
+    inside: SamplePaths | None
+    outside: SamplePaths
+    combined: SamplePaths
+    age_years: float
+    family: str
+    weight: float
+    truncated_share: float
+    growth: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def market_age(history: pd.Series) -> float:
+    """Years from the first month with positive GMV to the last month of ``history``."""
+    positive = history[history > 0]
+    if positive.empty:
+        raise DataError("history", "no month with positive GMV: the market's age is undefined")
+    first, last = positive.index[0], history.index[-1]
+    return ((last.year - first.year) * 12 + last.month - first.month + 1) / 12.0
+
+
+def combine(
+    inside: SamplePaths | None,
+    draws: pd.DataFrame,
+    horizon: int,
+    age_years: float,
+    seed: int = 0,
+    combination: tuple[str, float] = COMBINATION,
+    model: OutsideViewModel | None = None,
+) -> Views:
+    """Truncate the inside view's implausible paths and pool it with the outside view.
+
+    Args:
+        inside: the inside view's paths (history then forecast), or None for a young market
+            (the combined forecast is then the outside view alone).
+        draws: the history draws the paths grew from.
+        horizon: months forecast.
+        age_years: the market's age at the last history month.
+        seed: seeds the outside paths, the resampling and the pool (same seed, same paths).
+        combination: ``(family, weight)``; only ``"pool"`` applies to paths.
+        model: a fitted outside view (default: :func:`reference_model`).
+    """
+    family, weight = combination
+    if family != "pool":
+        raise ModelError(f"only the linear pool can combine sample paths; got {family!r}")
+    model = model or reference_model()
+    seeds = np.random.SeedSequence(seed).generate_state(3)
+    n = len(inside) if inside is not None else 2000
+    outside = outside_paths(draws, horizon, age_years, n, int(seeds[0]), model)
+    rng = np.random.default_rng(int(seeds[1]))
+    # The outside view's own draws beyond the bound (about 0.5% a year) are replaced too, so
+    # that no combined path grows faster than the bound.
+    outside, _, _ = _truncate(outside, age_years, model, rng)
+    notes: list[str] = []
+    if inside is None:
+        combined, truncated, weight_used = outside, 0.0, 1.0
+    else:
+        kept, truncated, _ = _truncate(inside, age_years, model, rng)
+        weight_used = weight
+        if kept is None:
+            notes.append(
+                "Every inside-view path grew faster than the reference class makes plausible; "
+                "the forecast is the outside view alone."
+            )
+            kept, weight_used = outside, 1.0
+        pick = np.random.default_rng(int(seeds[2])).random(n) < weight_used
+        values = np.where(pick[:, None], outside.frame.to_numpy(), kept.frame.to_numpy())
+        frame = paths_frame(values, pd.DatetimeIndex(inside.frame.columns))
+        draw_in = np.asarray(kept.draw_of_row or tuple(range(n)), dtype=object)
+        draw_out = np.asarray(outside.draw_of_row, dtype=object)
+        draws_of = tuple(np.where(pick, draw_out, draw_in).tolist())
+        combined = replace(inside, frame=frame, draw_of_row=draws_of)
+    last = outside.last_actual
+    table = {}
+    for name, frame in (("inside", inside), ("outside", outside), ("combined", combined)):
+        if frame is None:
+            continue
+        g = yearly_growth(frame, last)
+        if 1 in g:
+            q = np.nanquantile(g[1].to_numpy(), (0.1, 0.5, 0.9))
+            table[name] = {"p10": np.exp(q[0]), "p50": np.exp(q[1]), "p90": np.exp(q[2])}
+    growth = pd.DataFrame(table).T
+    growth.attrs["description"] = (
+        "next-12-month GMV as a multiple of the last 12 months (P10, P50, P90)"
+    )
+    return Views(
+        inside, outside, combined, age_years, family, weight_used, truncated, growth, notes
+    )
+
+
+def window_table(views: Views, start: str, end: str, target: float) -> pd.DataFrame:
+    """The goal window's total under each view: P10, P50, P90, P90/P10 and P(total >= target).
+
+    Rows ``inside`` (the models' paths before truncation), ``outside``, ``combined``; a young
+    market has no inside row.
+    """
+    rows = {}
+    for name, frame in (("inside", views.inside), ("outside", views.outside),
+                        ("combined", views.combined)):  # fmt: skip
+        if frame is None:
+            continue
+        values = frame.frame
+        months = pd.DatetimeIndex(values.columns)
+        mask = (months >= pd.Timestamp(start)) & (months <= pd.Timestamp(end))
+        total = values.loc[:, mask].sum(axis=1).to_numpy()
+        p10, p50, p90 = np.quantile(total, (0.1, 0.5, 0.9))
+        rows[name] = {
+            "p10": p10,
+            "p50": p50,
+            "p90": p90,
+            "p90_over_p10": p90 / p10 if p10 > 0 else np.nan,
+            "probability": float(np.mean(total >= target)),
+        }
+    return pd.DataFrame(rows).T

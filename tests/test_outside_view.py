@@ -1,0 +1,133 @@
+"""Inside, outside and combined views; young markets; the plausibility bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopcast.exceptions import DataError
+from shopcast.forecasting import reference_class as rc
+from shopcast.gmv import outside_view as ov
+from shopcast.gmv.pipeline import run_goal_forecast
+from shopcast.gmv.platforms import growth_pairs
+
+SMALL = {"n_draws": 20, "n_histories": 5, "n_samples": 300}
+
+
+def draws_of(values, start="2022-01-01", n_draws=3):
+    months = pd.date_range(start, periods=len(values), freq="MS")
+    rows = [np.asarray(values, float) * f for f in np.linspace(0.95, 1.05, n_draws)]
+    return pd.DataFrame(rows, columns=months)
+
+
+def test_constants_are_the_leave_one_platform_out_choices():
+    pairs = growth_pairs()
+    covariates, _ = rc.choose_covariates(pairs)
+    assert covariates == ov.COVARIATES
+    lopo = rc.leave_one_platform_out(pairs, lambda: rc.OutsideViewModel(covariates))
+    family, weight, _ = rc.choose_combination(lopo)
+    assert (family, weight) == ov.COMBINATION
+
+
+def test_outside_paths_are_reproducible_and_follow_the_model_mean():
+    draws = draws_of(np.full(12, 1e9))  # 12 B a year
+    a = ov.outside_paths(draws, 24, age_years=2.0, n_samples=4000, seed=7)
+    b = ov.outside_paths(draws, 24, age_years=2.0, n_samples=4000, seed=7)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    growth = ov.yearly_growth(a)
+    model = ov.reference_model()
+    base = draws.to_numpy()[:, -12:].sum(axis=1)
+    expected = model.predict(
+        pd.DataFrame({"log_scale": np.log10(base), "age_years": 2.0, "subannual": 0.0})
+    )
+    # the year-1 mean over draws is the model's mean over the history draws used
+    assert growth[1].mean() == pytest.approx(expected["mean"].mean(), abs=0.03)
+    assert growth[1].std() == pytest.approx(expected["sd"].mean(), rel=0.08)
+
+
+def test_no_combined_path_grows_faster_than_the_bound():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 24, 2.0, 1000, seed=1)
+    values = inside.frame.to_numpy().copy()
+    values[:100, 12:] *= np.exp(np.linspace(0.5, 12, 24))  # explosive paths, as Prophet makes
+    inside = inside.with_frame(pd.DataFrame(values, columns=inside.frame.columns))
+    assert ov.implausible_paths(inside, 2.0)[:100].all()
+    views = ov.combine(inside, draws, 24, 2.0, seed=3)
+    assert not ov.implausible_paths(views.combined, 2.0).any()
+    assert views.truncated_share >= 0.1
+    again = ov.combine(inside, draws, 24, 2.0, seed=3)
+    pd.testing.assert_frame_equal(views.combined.frame, again.combined.frame)
+
+
+def test_pool_takes_the_validated_share_from_the_outside_view():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 12, 2.0, 2000, seed=1)
+    flat = inside.with_frame(
+        pd.DataFrame(np.tile(inside.frame.to_numpy()[:1], (2000, 1)), columns=inside.frame.columns)
+    )
+    views = ov.combine(flat, draws, 12, 2.0, seed=0)
+    from_outside = ~np.isclose(views.combined.frame.iloc[:, -1], flat.frame.iloc[0, -1])
+    assert from_outside.mean() == pytest.approx(ov.COMBINATION[1], abs=0.03)
+
+
+def young_csv(tmp_path, months):
+    dates = pd.date_range("2023-01-01", periods=months, freq="MS")
+    path = tmp_path / f"young_{months}.csv"
+    pd.DataFrame(
+        {"date": dates.strftime("%Y-%m-%d"), "gmv": np.round(2e7 * 1.1 ** np.arange(months))}
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_six_months_of_a_young_market_are_forecast_from_the_outside_view(tmp_path):
+    result = run_goal_forecast(
+        young_csv(tmp_path, 6),
+        goal_target_usd=1e9,
+        goal_start="2023-01-01",
+        goal_end="2023-12-01",
+        base_start="2023-01-01",
+        base_end="2023-06-01",
+        history_end="",
+        horizon_months=24,
+        seed=0,
+        **SMALL,
+    )
+    assert result.model_name == "outside_view" and result.views.inside is None
+    assert any("Young market" in n for n in result.notes)
+    assert result.views.age_years == pytest.approx(0.5)
+    months = pd.DatetimeIndex(result.paths.frame.columns)
+    assert months[0] == pd.Timestamp("2023-01-01") and len(months) == 6 + 24
+    assert 0 < result.absolute.probability < 1
+
+
+def test_two_months_are_a_clear_error(tmp_path):
+    with pytest.raises(
+        DataError, match=r"only 2 complete months.*at least 3 are needed.*outside view"
+    ):
+        run_goal_forecast(
+            young_csv(tmp_path, 2), history_end="", goal_start="2023-01-01", seed=0, **SMALL
+        )
+
+
+def test_goal_forecast_reports_all_three_views():
+    result = run_goal_forecast(seed=0, **SMALL)
+    assert set(result.views.growth.index) == {"inside", "outside", "combined"}
+    pd.testing.assert_frame_equal(result.paths.frame, result.views.combined.frame)
+    assert not ov.implausible_paths(result.paths, result.views.age_years).any()
+
+
+def test_window_table_and_the_report_sentence_use_the_paths_totals():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 12, 2.0, 500, seed=1)
+    views = ov.combine(inside, draws, 12, 2.0, seed=2)
+    table = ov.window_table(views, "2023-01-01", "2023-12-01", 20e9)
+    frame = views.combined.frame
+    totals = frame.loc[:, frame.columns >= pd.Timestamp("2023-01-01")].sum(axis=1)
+    p10, p90 = np.quantile(totals, (0.1, 0.9))
+    assert table.loc["combined", "p90_over_p10"] == pytest.approx(p90 / p10)
+    assert table.loc["combined", "probability"] == pytest.approx(np.mean(totals >= 20e9))
+    from shopcast.report_text import views_text
+
+    text = views_text(views, table)
+    assert "70%" in text and "30%" in text and f"{p90 / p10:.1f}x" in text
