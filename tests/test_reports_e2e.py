@@ -233,3 +233,21 @@ def test_payloads_from_data_stay_text_in_a_real_browser(hostile_reports):
             browser.close()
     assert measured == {"pages": 3, "dialogs": 0, "external_requests": 0, "navigations": 0}
     print(f"payloads tried: {len(PAYLOADS)} in 2 data files and a file name; {measured}")
+
+
+def test_fresh_kernels_write_nothing_to_stderr(default_reports):
+    """Each run starts a fresh kernel: no warning box (e.g. tqdm's IProgress) in any cell."""
+    root, _ = default_reports
+    import nbformat
+
+    from shopcast.config import EXECUTED_NAME
+
+    for run_dir, record in _good_records(root):
+        nb = nbformat.read(run_dir / EXECUTED_NAME, as_version=4)
+        stderr = [
+            (i, out.get("text", ""))
+            for i, cell in enumerate(nb.cells)
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream" and out.get("name") == "stderr"
+        ]
+        assert not stderr, (record["notebook"], record["scenario"], stderr)
