@@ -18,7 +18,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name shopcast --display-name "Python (shopcast)" >/dev/null
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install (a no-op while requirements are unchanged)
+setup: $(STAMP) ## create .venv and install; nbstripout becomes the git filter of notebooks
+	@tools/git-filters.sh $(BIN)/python
 
 report: setup ## render every default scenario into reports/ (with reports/index.html)
 	$(BIN)/shopcast batch
@@ -48,8 +49,11 @@ format: setup ## ruff: fix what can be fixed, format
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-lab: setup ## JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+# Jupyter refuses to start as root without --allow-root (most containers run as root).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: setup ## JupyterLab on notebooks/ with the project's kernel (--allow-root when run as root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 bench: setup ## run the benchmark scripts (they print their figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
