@@ -24,16 +24,21 @@ setup: $(STAMP) ## create .venv and install; nbstripout becomes the git filter o
 report: setup ## render every default scenario into reports/ (with reports/index.html)
 	$(BIN)/shopcast batch
 
-# The browser checks drive Debian's Chromium (no browser download): installed here when missing
-# and we are root (as in CI and most containers); otherwise one line says what to run.
-browser: ## install Debian's chromium for the browser checks when it is missing (needs root)
-	@command -v chromium >/dev/null 2>&1 || { \
+# The browser checks drive Debian's Chromium (no browser download) and open PDFs with poppler's
+# pdftoppm: installed here when missing and we are root (as in CI and most containers);
+# otherwise one line says what to run.
+browser: ## install Debian's chromium and poppler-utils for the browser checks when missing (root)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser checks"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing$$missing for the browser checks"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "make test needs Chromium: run 'sudo apt-get install chromium' (or make test-fast)" >&2; exit 1; \
-	  fi; }
+	    echo "make test needs$$missing: run 'sudo apt-get install$$missing' (or make test-fast)" >&2; exit 1; \
+	  fi; \
+	fi
 
 test: setup browser ## the whole suite, end-to-end runs and browser checks included
 	$(BIN)/python -m pytest -q
