@@ -158,9 +158,7 @@ def _log(root: Path) -> str:
 @pytest.mark.slow
 def test_one_email_per_batch_with_the_failing_report_attached(scenarios, smtp, tmp_path):
     received = tmp_path / "on_failure.json"
-    code = batch.run_batch(
-        workers=2, root=scenarios, notify=True, on_failure=f"cat > {received}"
-    )
+    code = batch.run_batch(workers=2, root=scenarios, notify=True, on_failure=f"cat > {received}")
     assert code == ExitCode.BATCH_FAILED
     assert len(smtp.messages) == 1
     msg = smtp.messages[0]
