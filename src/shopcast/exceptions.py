@@ -150,3 +150,11 @@ class UnsafePathError(ShopcastError):
 
 class ReportsUnwritableError(ShopcastError):
     """The reports folder could not be written (read-only, full disk, no permission)."""
+
+
+class PdfError(ShopcastError):
+    """Chromium could not print a report to PDF."""
+
+
+class NotifyError(ShopcastError):
+    """The notification settings are incomplete or unreadable."""

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from shopcast.config import PROJ_ROOT
-from shopcast.exceptions import ShopcastError
+from shopcast.exceptions import NotifyError
 from shopcast.publish import format_value
 
 log = logging.getLogger("shopcast")
@@ -42,10 +42,6 @@ DEFAULT_THRESHOLD = 0.05
 #: Attachments beyond this many bytes in total are named in the message, not attached.
 MAX_ATTACH_BYTES = 15_000_000
 ON_FAILURE_TIMEOUT_S = 60
-
-
-class NotifyError(ShopcastError):
-    """The notification settings are incomplete or unreadable."""
 
 
 @dataclass

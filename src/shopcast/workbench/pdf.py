@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from shopcast.exceptions import ShopcastError
+from shopcast.exceptions import PdfError
 from shopcast.fileio import atomic_write
 
 log = logging.getLogger("shopcast")
@@ -46,10 +46,6 @@ PRINT_CSS = """
  .sc-download,.sc-noprint{display:none!important}
 }
 """
-
-
-class PdfError(ShopcastError):
-    """Chromium could not print a report to PDF."""
 
 
 def chromium_path() -> str:
