@@ -18,21 +18,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name shopcast --display-name "Python (shopcast)" >/dev/null
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install (a no-op while requirements are unchanged)
+setup: $(STAMP) ## create .venv and install; nbstripout becomes the git filter of notebooks
+	@tools/git-filters.sh $(BIN)/python
 
 report: setup ## render every default scenario into reports/ (with reports/index.html)
 	$(BIN)/shopcast batch
 
-# The browser checks drive Debian's Chromium (no browser download): installed here when missing
-# and we are root (as in CI and most containers); otherwise one line says what to run.
-browser: ## install Debian's chromium for the browser checks when it is missing (needs root)
-	@command -v chromium >/dev/null 2>&1 || { \
+# The browser checks drive Debian's Chromium (no browser download) and open PDFs with poppler's
+# pdftoppm: installed here when missing and we are root (as in CI and most containers);
+# otherwise one line says what to run.
+browser: ## install Debian's chromium and poppler-utils for the browser checks when missing (root)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser checks"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing$$missing for the browser checks"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "make test needs Chromium: run 'sudo apt-get install chromium' (or make test-fast)" >&2; exit 1; \
-	  fi; }
+	    echo "make test needs$$missing: run 'sudo apt-get install$$missing' (or make test-fast)" >&2; exit 1; \
+	  fi; \
+	fi
 
 test: setup browser ## the whole suite, end-to-end runs and browser checks included
 	$(BIN)/python -m pytest -q
@@ -48,8 +54,11 @@ format: setup ## ruff: fix what can be fixed, format
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-lab: setup ## JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+# Jupyter refuses to start as root without --allow-root (most containers run as root).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: setup ## JupyterLab on notebooks/ with the project's kernel (--allow-root when run as root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 bench: setup ## run the benchmark scripts (they print their figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -134,3 +134,47 @@ def test_record_input_of_an_empty_file(tmp_path):
     path.write_bytes(b"")
     assert record_input(path) == hashlib.sha256(b"").hexdigest()
     assert list(publish_module.inputs.values()) == [hashlib.sha256(b"").hexdigest()]
+
+
+# --------------------------------------------------------------------------------------------
+# the card an analyst sees in JupyterLab, and that a report does not repeat
+
+
+def test_headline_bundle_shows_a_card_with_the_exact_value():
+    payload = {
+        "name": "window_total",
+        "value": 19712345678.9,
+        "label": "GMV <median>",
+        "fmt": "usd",
+    }
+    bundle = publish_module.headline_bundle(payload)
+    assert bundle[publish_module.HEADLINE_MIME] == payload
+    card = bundle["text/html"]
+    assert "<b>$19.7B</b>" in card
+    assert "window_total = 19712345678.9" in card  # the exact value, not only the rounded one
+    assert "GMV &lt;median&gt;" in card  # labels are escaped
+    assert bundle["text/plain"] == "GMV <median>: $19.7B (window_total = 19712345678.9)"
+
+
+def test_a_report_shows_a_published_value_once():
+    import nbformat
+
+    from shopcast.workbench.render import render_html
+
+    payload = {"name": "factor", "value": 0.8765, "label": "Simulated GMV factor", "fmt": ".1%"}
+    cell = nbformat.v4.new_code_cell("publish(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data=publish_module.headline_bundle(payload))
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), cell]
+    record = {
+        "notebook": "nb",
+        "scenario": "base",
+        "status": "succeeded",
+        "headline": {"factor": {k: v for k, v in payload.items() if k != "name"}},
+    }
+    page = render_html(nb, record)
+    assert page.count("87.6%") == 1  # in the header card, not again where publish() ran
+    assert 'data-headline="factor"' in page
+    assert "shopcast-published" not in page

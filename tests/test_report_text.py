@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from shopcast.gmv.pipeline import ForecastSettings, run_goal_forecast
-from shopcast.report_text import goal_caveats, goal_headline, pct, usd
+from shopcast.report_text import DOLLAR, goal_caveats, goal_headline, md_escape, pct, usd
 
 SMALL = {"n_draws": 20, "n_histories": 5, "n_samples": 300}
-BARE_DOLLAR = re.compile(r"(?<!\\)\$")  # a "$" not escaped: JupyterLab would start maths there
+# A "$" not in its own element: JupyterLab would pair it with the next one as maths.
+BARE_DOLLAR = re.compile(r"(?<!<span>\\)\$")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def observed(tmp_path_factory):
 
 def billions(x):
     """An independent Markdown-escaped label for an amount of billions."""
-    return f"\\${x / 1e9:,.1f}B"
+    return f"<span>\\$</span>{x / 1e9:,.1f}B"
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def test_goal_headline_carries_the_results_numbers(result):
     text = goal_headline(result, 20e9, 4.0, "2022-01-01", "2022-12-01")
     a, m = result.absolute, result.multiple
     assert f"**{a.probability:.0%}** chance that GMV from Jan 2023 to Dec 2023" in text
-    assert "**\\$20.0B**" in text
+    assert f"**{DOLLAR}20.0B**" in text
     for amount in (a.p10, a.p50, a.p90, m.target):
         assert billions(amount) in text
     assert f"**{m.probability:.0%}** chance of reaching **4x** the Jan 2022-Dec 2022 total" in text
@@ -103,14 +104,14 @@ def test_goal_headline_carries_the_results_numbers(result):
 def test_goal_headline_has_no_bare_dollar(result, observed):
     for r, target in ((result, 20e9), (observed, 1e8)):
         text = goal_headline(r, target, 4.0, "2022-01-01", "2022-12-01")
-        assert "\\$" in text
+        assert DOLLAR in text
         assert BARE_DOLLAR.search(text) is None, text
 
 
 def test_goal_headline_of_observed_history(observed):
     text = goal_headline(observed, 1e8, 4.0, "2022-01-01", "2022-12-01")
     assert "**observed** to Jun 2023" in text
-    assert "**\\$100.0M**" in text
+    assert f"**{DOLLAR}100.0M**" in text
     assert "reconstructed" not in text
 
 
@@ -139,8 +140,8 @@ def test_goal_caveats_of_observed_history(observed):
 def test_goal_caveats_escape_every_dollar_of_the_notes_once(result):
     notes = ["A cap of $5B a month was used.", "Already escaped: \\$3.0B."]
     text = goal_caveats(dataclasses.replace(result, notes=notes))
-    assert "A cap of \\$5B a month was used." in text
-    assert "Already escaped: \\$3.0B." in text  # not double-escaped into "\\\\$"
+    assert f"A cap of {DOLLAR}5B a month was used." in text
+    assert f"Already escaped: {DOLLAR}3.0B." in text  # not double-escaped into "\\\\$"
     assert "\\\\$" not in text
     assert BARE_DOLLAR.search(text) is None
 
@@ -181,3 +182,51 @@ def test_time_to_goal_sentence_reads_the_distribution():
     text = time_to_goal_sentence(ttg, 24)
     assert "**January 2024**" in text and "P10 Oct 2023" in text
     assert "P90 not within the horizon" in text and "24-month horizon: **27%**" in text
+
+
+# --------------------------------------------------------------------------------------------
+# md_escape: one helper for JupyterLab and nbconvert (tests/test_lab.py checks JupyterLab itself)
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("$5.0B to $73.5B", f"{DOLLAR}5.0B to {DOLLAR}73.5B"),
+        ("already \\$3", f"already {DOLLAR}3"),
+        ("no dollar", "no dollar"),
+        ("code `a$b` and $1", f"code `a$b` and {DOLLAR}1"),
+        ("``x`$`` then $2", f"``x`$`` then {DOLLAR}2"),
+    ],
+)
+def test_md_escape(text, escaped):
+    assert md_escape(text) == escaped
+    assert md_escape(escaped) == escaped  # a second pass changes nothing
+
+
+def _nbconvert_text(markdown: str) -> str:
+    """The visible text of a Markdown display output in nbconvert's HTML (the report's path)."""
+    import html as html_lib
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": markdown, "text/plain": ""})
+    ]
+    nb.cells = [cell]
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    found = re.search(r'data-mime-type="text/markdown"[^>]*>(.*?)</div>', body, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+
+def test_md_escape_shows_literal_dollars_in_nbconvert(result):
+    text = goal_headline(result, 20e9, 4.0, "2022-01-01", "2022-12-01")
+    shown = _nbconvert_text(text)
+    a = result.absolute
+    for amount in (a.p50, a.p10, a.p90, 20e9):
+        assert usd(amount) in shown  # "$19.7B", not "\$19.7B" nor a formula
+    assert "\\$" not in shown and "<span>" not in shown
+    # the same text unescaped would lose nothing in nbconvert: the difference is JupyterLab's
+    assert _nbconvert_text(md_escape("between $5.0B and `$x`")) == "between $5.0B and $x"

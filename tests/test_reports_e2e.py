@@ -27,11 +27,11 @@ SCREENSHOTS = PROJ_ROOT / "reports" / "screenshots"
 
 @pytest.fixture(scope="module")
 def default_reports(tmp_path_factory):
-    """Every default scenario rendered once into a temporary reports folder."""
+    """Every default scenario rendered once into a temporary reports folder, with PDFs."""
     root = tmp_path_factory.mktemp("reports")
     os.environ["SHOPCAST_REPORTS_DIR"] = str(root)
     try:
-        code = batch.run_batch(workers=2, root=root)
+        code = batch.run_batch(workers=2, root=root, pdf=True)
     finally:
         os.environ.pop("SHOPCAST_REPORTS_DIR", None)
     return root, code
@@ -233,3 +233,51 @@ def test_payloads_from_data_stay_text_in_a_real_browser(hostile_reports):
             browser.close()
     assert measured == {"pages": 3, "dialogs": 0, "external_requests": 0, "navigations": 0}
     print(f"payloads tried: {len(PAYLOADS)} in 2 data files and a file name; {measured}")
+
+
+def test_fresh_kernels_write_nothing_to_stderr(default_reports):
+    """Each run starts a fresh kernel: no warning box (e.g. tqdm's IProgress) in any cell."""
+    root, _ = default_reports
+    import nbformat
+
+    from shopcast.config import EXECUTED_NAME
+
+    for run_dir, record in _good_records(root):
+        nb = nbformat.read(run_dir / EXECUTED_NAME, as_version=4)
+        stderr = [
+            (i, out.get("text", ""))
+            for i, cell in enumerate(nb.cells)
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream" and out.get("name") == "stderr"
+        ]
+        assert not stderr, (record["notebook"], record["scenario"], stderr)
+
+
+@pytest.mark.browser
+def test_every_report_has_a_pdf_whose_first_page_opens(default_reports):
+    """`batch --pdf` (each child runs `shopcast run --pdf`): page one as an image, the header."""
+    import subprocess
+
+    from PIL import Image
+
+    root, _ = default_reports
+    for tool in ("pdftoppm", "pdftotext"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} missing: install poppler-utils (make browser does)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for run_dir, record in _good_records(root):
+        name = f"{record['notebook']}--{record['scenario']}"
+        pdf = run_dir / "report.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF-"), name
+        prefix = SCREENSHOTS / f"{name}--pdf"
+        subprocess.run(
+            ["pdftoppm", "-f", "1", "-l", "1", "-r", "60", "-png", "-singlefile", str(pdf), prefix],
+            check=True,
+        )
+        image = Image.open(f"{prefix}.png").convert("L")
+        assert image.getextrema()[0] < 100, name  # not a blank page
+        first = subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True
+        ).stdout
+        assert record["title"].split(":")[0] in first, name  # the header card is on page one
+        assert "page 1 of" in first, name

@@ -167,3 +167,11 @@ class NotIdentifiedError(ModelError):
     def __init__(self, family: str, reason: str):
         self.family, self.reason = family, reason
         super().__init__(f"{family}: not identified by these data: {reason}")
+
+
+class PdfError(ShopcastError):
+    """Chromium could not print a report to PDF."""
+
+
+class NotifyError(ShopcastError):
+    """The notification settings are incomplete or unreadable."""

@@ -2,13 +2,16 @@
 
 Inside a Jupyter kernel each call emits a display output with a shopcast MIME type; the runner
 reads these back from the executed notebook (as scrapbook's ``glue`` does) into ``run.json`` and the
-report's header. HTML exporters ignore the MIME type, so nothing shows in the report. Outside a
-kernel (a plain Python session, a test) the calls only validate and remember their values.
+report's header. A headline's output also carries a compact card (``text/html``, with the exact
+value) so an analyst in JupyterLab sees what was published; the report renderer drops every output
+with a shopcast MIME type, so a report shows each value once, in its header. Outside a kernel (a
+plain Python session, a test) the calls only validate and remember their values.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
 from pathlib import Path
@@ -43,14 +46,42 @@ def _plain(value: Any, name: str) -> Any:
     )
 
 
-def _emit(mime: str, payload: dict[str, Any]) -> None:
+def _emit(mime: str, payload: dict[str, Any], shown: dict[str, str] | None = None) -> None:
     try:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:  # plain Python without IPython
         return
     if get_ipython() is not None:
-        display({mime: payload}, raw=True)
+        display({mime: payload, **(shown or {})}, raw=True)
+
+
+CARD_STYLE = (
+    "display:inline-block;margin:2px 0;padding:4px 10px;border:1px solid #d0d7de;"
+    "border-radius:6px;background:#f6f8fa;font:13px system-ui,sans-serif"
+)
+
+
+def headline_bundle(payload: dict[str, Any]) -> dict[str, Any]:
+    """A headline's display output: its shopcast MIME type, a compact card and plain text.
+
+    The card shows the value as formatted for readers, its label, and its name with the exact
+    value (the formatted one is rounded).
+    """
+    shown = format_value(payload["value"], payload.get("fmt"))
+    exact = json.dumps(payload["value"])
+    label = payload.get("label") or payload["name"]
+    card = (
+        f'<div class="shopcast-published" style="{CARD_STYLE}">'
+        f"<b>{html.escape(shown)}</b> {html.escape(label)} "
+        f'<code style="color:#57606a">{html.escape(payload["name"])} = {html.escape(exact)}</code>'
+        "</div>"
+    )
+    return {
+        HEADLINE_MIME: payload,
+        "text/html": card,
+        "text/plain": f"{label}: {shown} ({payload['name']} = {exact})",
+    }
 
 
 def publish(name: str, value: Any, label: str | None = None, fmt: str | None = None) -> Any:
@@ -72,7 +103,9 @@ def publish(name: str, value: Any, label: str | None = None, fmt: str | None = N
     plain = _plain(value, name)
     json.dumps(plain, allow_nan=False)
     published[name] = plain
-    _emit(HEADLINE_MIME, {"name": name, "value": plain, "label": label or name, "fmt": fmt})
+    payload = {"name": name, "value": plain, "label": label or name, "fmt": fmt}
+    bundle = headline_bundle(payload)
+    _emit(HEADLINE_MIME, bundle.pop(HEADLINE_MIME), bundle)
     return plain
 
 

@@ -38,7 +38,38 @@ def pct(x: Any, digits: int = 0) -> str:
     return f"{float(x):.{digits}%}"
 
 
-_MD_PUNCTUATION = re.compile(f"([{re.escape(string.punctuation)}])")
+#: What a dollar sign becomes in Markdown: JupyterLab reads text between two ``$`` as maths, and
+#: a backslash is not enough there: its Markdown parser turns ``\$`` into ``$`` and MathJax, which
+#: then typesets the whole rendered output, pairs those. A ``$`` alone in its own element is never
+#: paired (MathJax does not look for maths across element boundaries); nbconvert shows ``$``.
+DOLLAR = "<span>\\$</span>"
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.S)
+_DOLLAR = re.compile(r"(?:<span>)?\\?\$(?:</span>)?")
+
+
+def md_escape(text: str) -> str:
+    """Markdown with every dollar sign shown literally by JupyterLab and by nbconvert alike.
+
+    Every ``$`` (escaped or not) outside code spans becomes :data:`DOLLAR`; text that went
+    through this function once is unchanged by a second pass. Code spans are left alone: both
+    renderers already show their ``$`` literally.
+
+    Args:
+        text: Markdown, e.g. ``"between $5.0B and $73.5B"``.
+
+    Returns:
+        The same Markdown, safe to pass to ``IPython.display.Markdown``.
+    """
+    out, pos = [], 0
+    for code in _CODE_SPAN.finditer(text):
+        out.append(_DOLLAR.sub(lambda _m: DOLLAR, text[pos : code.start()]))
+        out.append(code.group(0))
+        pos = code.end()
+    out.append(_DOLLAR.sub(lambda _m: DOLLAR, text[pos:]))
+    return "".join(out)
+
+
+_MD_PUNCTUATION = re.compile(f"([{re.escape(string.punctuation.replace('$', ''))}])")
 
 
 def md_text(value: Any) -> str:
@@ -46,9 +77,9 @@ def md_text(value: Any) -> str:
 
     Every ASCII punctuation character is backslash-escaped (so ``<img ...>`` shows as text,
     ``[x](javascript:...)`` is no link, ``$`` starts no maths) and line breaks are folded into
-    spaces (no new block can start).
+    spaces (no new block can start). A ``$`` becomes :data:`DOLLAR` (see :func:`md_escape`).
     """
-    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split())).replace("$", DOLLAR)
 
 
 def md_code(value: Any) -> str:
@@ -61,14 +92,9 @@ def md_code(value: Any) -> str:
     return f"{fence} {text} {fence}"
 
 
-def md_dollars(text: str) -> str:
-    """Escape every ``$`` not already escaped (a bare ``$`` would start maths in JupyterLab)."""
-    return re.sub(r"(?<!\\)\$", r"\\$", text)
-
-
 def _md_usd(x: Any) -> str:
     """A dollar label safe inside Markdown."""
-    return md_dollars(usd(x))
+    return md_escape(usd(x))
 
 
 def goal_headline(
@@ -129,7 +155,7 @@ def goal_caveats(result: Any) -> str:
             "5B', 5B global) are all kept; the history draws carry the disagreement.",
         ]
     items += [f"{note}" for note in result.notes]
-    return "\n".join(f"- {md_dollars(item)}" for item in items)
+    return "\n".join(f"- {md_escape(item)}" for item in items)
 
 
 def time_to_goal_sentence(ttg: Any, horizon_months: int) -> str:
@@ -212,7 +238,7 @@ def postmortem_headline(result: Any, headline: dict[str, tuple], call_as_of: str
                 )
             else:
                 lines.append(
-                    f"- {r.period_start:%Y}: {md_dollars(str(r.event))} ({r.outcome_id}, "
+                    f"- {r.period_start:%Y}: {md_escape(str(r.event))} ({r.outcome_id}, "
                     f"reported): the call gave it **{pct(r.event_probability)}**."
                 )
     n = value.get("n_scored_estimates") or 0
@@ -257,7 +283,7 @@ def postmortem_caveats(result: Any) -> str:
     failed = [v for v in result.vintages if v.forecast is None]
     for v in failed:
         items.append(f"No forecast as of {v.as_of:%Y-%m-%d}: {v.error}")
-    return "\n".join(f"- {md_dollars(item)}" for item in items)
+    return "\n".join(f"- {md_escape(item)}" for item in items)
 
 
 def vintage_sentence(result: Any) -> str:
@@ -284,7 +310,7 @@ def views_text(views: Any, table: pd.DataFrame) -> str:
         table: :func:`shopcast.gmv.outside_view.window_table` of the goal window.
     """
     if views.inside is None:
-        return md_dollars(
+        return md_escape(
             "This is a young market: the forecast is the outside view alone (how comparable "
             "platforms grew from this annual GMV and age), so it dominates entirely. "
             f"Its goal-window range is {usd(table.loc['outside', 'p10'])} to "
@@ -315,4 +341,4 @@ def views_text(views: Any, table: pd.DataFrame) -> str:
             else "."
         ),
     ]
-    return md_dollars(" ".join(parts))
+    return md_escape(" ".join(parts))

@@ -70,6 +70,7 @@ class Outcome:
     headline: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
     exit_code: int = 0
+    report: str = ""
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -235,7 +236,12 @@ BACKSTOP_S = 300
 
 
 def _run_one(
-    notebook: Path, params_file: Path | None, timeout_s: float, root: Path, logfile
+    notebook: Path,
+    params_file: Path | None,
+    timeout_s: float,
+    root: Path,
+    logfile,
+    pdf: bool = False,
 ) -> Outcome:
     cmd = [
         sys.executable,
@@ -249,6 +255,8 @@ def _run_one(
     ]
     if params_file:
         cmd += ["--params", str(params_file)]
+    if pdf:
+        cmd.append("--pdf")
     env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(root)}
     scenario = params_file.stem if params_file else "default"
     t0 = time.perf_counter()
@@ -287,7 +295,13 @@ def _run_one(
     if proc.returncode == ExitCode.BAD_INPUT:
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "bad input"
         return Outcome(
-            notebook.stem, scenario, "invalid", duration, detail=detail, exit_code=proc.returncode
+            notebook.stem,
+            scenario,
+            "invalid",
+            duration,
+            detail=detail,
+            exit_code=proc.returncode,
+            report=report,
         )
     ok = proc.returncode == 0 and record.get("status") == "succeeded"
     detail = (record.get("error") or {}).get("kind", "") or (
@@ -301,6 +315,7 @@ def _run_one(
         record.get("headline", {}),
         detail,
         proc.returncode,
+        report,
     )
 
 
@@ -316,14 +331,30 @@ def run_batch(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     root: Path | None = None,
     keep: int = DEFAULT_KEEP,
+    pdf: bool = False,
+    notify: bool = False,
+    on_failure: str | None = None,
 ) -> ExitCode:
-    """Run scenarios in parallel; print progress and a summary table; return the exit code."""
+    """Run scenarios in parallel; print progress and a summary table; return the exit code.
+
+    Args:
+        params: scenario files (default: every ``params/<notebook>/*.yaml``).
+        workers: parallel runs (default: CPUs).
+        force: run even scenarios unchanged since their last good run.
+        timeout_s: whole-run timeout per scenario.
+        root: the reports folder.
+        keep: runs kept per scenario.
+        pdf: also write ``report.pdf`` (unchanged scenarios get one if theirs is missing).
+        notify: e-mail one message about the batch (:mod:`shopcast.workbench.notify`).
+        on_failure: a shell command given the batch summary as JSON when a scenario failed.
+    """
     root = Path(root) if root else reports_dir()
     timeout_s = check_timeout(timeout_s)
     workers = max(1, workers or os.cpu_count() or 1)
+    extras = {"pdf": pdf, "notify": notify, "on_failure": on_failure}
     try:
         with BatchLock(root):
-            return _run_locked(root, discover(params), workers, force, timeout_s, keep)
+            return _run_locked(root, discover(params), workers, force, timeout_s, keep, **extras)
     except BatchLocked as exc:
         print(f"shopcast: {exc}", file=sys.stderr)
         return ExitCode.LOCKED
@@ -341,6 +372,9 @@ def _run_locked(
     force: bool,
     timeout_s: float,
     keep: int,
+    pdf: bool = False,
+    notify: bool = False,
+    on_failure: str | None = None,
 ) -> ExitCode:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = root / "logs"
@@ -350,6 +384,7 @@ def _run_locked(
     log_path = log_dir / f"batch-{stamp}.log"
     outcomes: list[Outcome] = []
     todo: list[tuple[Path, Path | None]] = []
+    previous: dict[tuple[str, str], dict[str, Any]] = {}  # headline values before this batch
     for notebook, params_file in pairs:
         scenario = params_file.stem if params_file else "default"
         try:
@@ -365,8 +400,12 @@ def _run_locked(
                 )
             )
             continue
+        before = last_success(root, plan) if (root / plan.name / plan.scenario).is_dir() else None
+        previous[(plan.name, plan.scenario)] = (before or {}).get("headline", {})
         last = None if force else unchanged(root, plan)
         if last:
+            if pdf:
+                _ensure_pdf(root / plan.name / plan.scenario / LATEST_NAME)
             outcomes.append(
                 Outcome(
                     plan.name,
@@ -400,7 +439,7 @@ def _run_locked(
     log_fd = open_nofollow(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(log_fd, "w", encoding="utf-8") as logfile:
         pool = ThreadPoolExecutor(max_workers=workers)
-        futures = [pool.submit(_run_one, nb, pf, timeout_s, root, logfile) for nb, pf in todo]
+        futures = [pool.submit(_run_one, nb, pf, timeout_s, root, logfile, pdf) for nb, pf in todo]
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 out = future.result()
@@ -435,7 +474,59 @@ def _run_locked(
         f"{len(outcomes) - len(failed)} ok, {len(failed)} failed, wall {wall:.1f} s; "
         f"gallery {root / 'index.html'}"
     )
-    return ExitCode.BATCH_FAILED if failed else ExitCode.OK
+    code = ExitCode.BATCH_FAILED if failed else ExitCode.OK
+    if notify or on_failure:
+        _notify(root, outcomes, previous, code, wall, log_path, notify, on_failure)
+    return code
+
+
+def _ensure_pdf(run_dir: Path) -> None:
+    """``report.pdf`` for a run that has none (an unchanged scenario); failures are logged."""
+    from shopcast.workbench.pdf import PDF_NAME, PdfError, write_pdf
+
+    report = run_dir / "report.html"
+    if report.is_file() and not (run_dir / PDF_NAME).is_file():
+        try:
+            write_pdf(report)
+        except PdfError as exc:
+            log.error("no PDF: %s", exc)
+
+
+def _notify(
+    root: Path,
+    outcomes: list[Outcome],
+    previous: dict[tuple[str, str], dict[str, Any]],
+    code: ExitCode,
+    wall: float,
+    log_path: Path,
+    email: bool,
+    on_failure: str | None,
+) -> None:
+    """One notification about the batch; whatever happens, the batch's exit code stands."""
+    from shopcast.workbench import notify
+
+    try:
+        settings = notify.load_settings() if email else None
+    except notify.NotifyError as exc:
+        settings = None
+        log.error("notification by email failed: %s", exc)
+        with open(log_path, "a", encoding="utf-8") as logfile:
+            logfile.write(f"\nnotification by email failed: {exc}\n")
+        email = False
+    threshold = settings.threshold if settings else notify.DEFAULT_THRESHOLD
+    summary = notify.batch_summary(
+        outcomes,
+        previous,
+        root=root,
+        exit_code=int(code),
+        wall_s=wall,
+        log_path=log_path,
+        threshold=threshold,
+    )
+    with open(log_path, "a", encoding="utf-8") as logfile:
+        notify.notify(
+            summary, email=email, on_failure=on_failure, settings=settings, logfile=logfile
+        )
 
 
 def summary_table(outcomes: list[Outcome]) -> str:

@@ -55,6 +55,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     timeout = check_timeout(args.timeout)
     plan = plan_run(resolve_notebook(args.notebook), args.params, args.p, args.scenario)
     result = execute(plan, timeout_s=timeout, progress=None)
+    if args.pdf:
+        _write_pdf(result.run_dir / "report.html")
     print(result.run_dir / "report.html")
     error = result.record.get("error")
     if error:  # a scheduler's log must say what went wrong, not only the report
@@ -69,6 +71,16 @@ def error_lines(error: dict) -> str:
     evalue = " ".join(str(error.get("evalue", "")).split())
     second = f"  {error.get('ename', 'Error')}: {evalue}"
     return bounded(first, 200) + "\n" + bounded(second, 400)
+
+
+def _write_pdf(report: Path) -> None:
+    """``report.pdf`` beside the report; a PDF that cannot be made is logged, the run stands."""
+    from shopcast.workbench.pdf import PdfError, write_pdf
+
+    try:
+        write_pdf(report)
+    except PdfError as exc:
+        logging.getLogger("shopcast").error("no PDF: %s", exc)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -105,7 +117,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     timeout = check_timeout(args.timeout)
     return int(
-        batch.run_batch(args.params, workers=args.workers, force=args.force, timeout_s=timeout)
+        batch.run_batch(
+            args.params,
+            workers=args.workers,
+            force=args.force,
+            timeout_s=timeout,
+            pdf=args.pdf,
+            notify=args.notify,
+            on_failure=args.on_failure,
+        )
     )
 
 
@@ -151,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"whole-run timeout in seconds, positive, at most 7 days "
         f"(default {DEFAULT_TIMEOUT_S})",
     )
+    run.add_argument("--pdf", action="store_true", help="also write report.pdf (headless Chromium)")
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="check scenario files without running anything")
@@ -182,6 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT_S,
         metavar="S",
         help="whole-run timeout per scenario in seconds",
+    )
+    bat.add_argument(
+        "--pdf", action="store_true", help="also write report.pdf for every scenario's report"
+    )
+    bat.add_argument(
+        "--notify",
+        action="store_true",
+        help="e-mail one message about the batch (SMTP from SHOPCAST_SMTP_* or "
+        "shopcast-notify.yaml; see the README)",
+    )
+    bat.add_argument(
+        "--on-failure",
+        metavar="CMD",
+        help="when a scenario failed, run CMD (through the shell) with the batch summary as "
+        "JSON on its standard input",
     )
     bat.set_defaults(func=_cmd_batch)
     return parser
