@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any
 
 from shopcast.exceptions import ShopcastError
@@ -128,36 +130,72 @@ def run_tasks(
     names = list(names) if names is not None else [f"chunk {i}" for i in range(len(chunks))]
     if client is None:
         return [function(chunk, **shared) for chunk in chunks]
-    shared_futures = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
-    chunk_futures = client.scatter(list(chunks))
-    futures = [
-        client.submit(function, chunk, **shared_futures, retries=TASK_RETRIES, pure=False)
-        for chunk in chunk_futures
-    ]
-    return gather_or_raise(futures, names)
+    results: list[Any] = [None] * len(chunks)
+    pending = list(range(len(chunks)))
+    for _ in range(TASK_RETRIES + 1):
+        # Scattered data has no lineage: when the only worker holding it dies, the tasks that
+        # need it are cancelled. Those chunks are scattered again and resubmitted.
+        shared_futures = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
+        chunk_futures = client.scatter([chunks[i] for i in pending])
+        futures = [
+            client.submit(function, chunk, **shared_futures, retries=TASK_RETRIES, pure=False)
+            for chunk in chunk_futures
+        ]
+        lost = []
+        for i, future in zip(pending, _settled(futures, [names[i] for i in pending]), strict=True):
+            if future is None:
+                lost.append(i)
+            else:
+                results[i] = future
+        if not lost:
+            return results
+        pending = lost
+    raise EngineError(
+        f"{names[pending[0]]} lost its data on the Dask cluster {TASK_RETRIES + 1} times "
+        "(the workers holding it died); no partial result was kept. Check the workers' memory "
+        "and logs, then rerun"
+    )
 
 
-def gather_or_raise(futures: Sequence[Any], names: Sequence[str]) -> list[Any]:
-    """Each future's result, in order; the first failure raises an EngineError naming its task."""
+def _settled(futures: Sequence[Any], names: Sequence[str]) -> list[Any]:
+    """Each future's result, or None for one cancelled because its data were lost.
+
+    Raises:
+        EngineError: for a task that failed after its retries (the first one, by position).
+    """
     from distributed import wait
 
-    wait(list(futures))
-    failed = [(name, f) for name, f in zip(names, futures, strict=True) if f.status != "finished"]
-    if failed:
-        for f in futures:
-            f.cancel()
-        name, future = failed[0]
-        try:
-            exc = future.exception()
-        except Exception as inner:  # noqa: BLE001 - a cancelled or lost future raises itself
-            exc = inner
-        others = f" (and {len(failed) - 1} more task(s))" if len(failed) > 1 else ""
-        if isinstance(exc, ShopcastError):
-            raise exc
-        raise EngineError(
-            f"{name}{others} failed on the Dask cluster: {type(exc).__name__}: {exc}; "
-            "no partial result was kept. A KilledWorker means its worker died "
-            f"more often than the scheduler allows (distributed.scheduler.allowed-failures); "
-            "check the workers' memory and logs, then rerun"
-        ) from exc
-    return [f.result() for f in futures]
+    remaining = list(futures)
+    while remaining:
+        # the statuses below tell which were cancelled; wait on for the others
+        with contextlib.suppress(CancelledError):
+            wait(remaining)
+        remaining = [f for f in remaining if f.status in ("pending", "lost", "processing")]
+        if remaining:
+            time.sleep(0.1)
+    out = []
+    for name, future in zip(names, futures, strict=True):
+        if future.status == "finished":
+            out.append(future.result())
+        elif future.status == "cancelled":
+            out.append(None)
+        else:
+            for f in futures:
+                f.cancel()
+            _raise_failure(name, future)
+    return out
+
+
+def _raise_failure(name: str, future: Any) -> None:
+    try:
+        exc = future.exception()
+    except CancelledError as inner:
+        exc = inner
+    if isinstance(exc, ShopcastError):
+        raise exc
+    raise EngineError(
+        f"{name} failed on the Dask cluster: {type(exc).__name__}: {exc}; no partial result "
+        "was kept. A KilledWorker means the task's worker died more often than the scheduler "
+        "allows (distributed.scheduler.allowed-failures); check the workers' memory and logs, "
+        "then rerun"
+    ) from exc
