@@ -12,6 +12,7 @@ import importlib
 #: Notebook file stem -> ``"module:class"`` of its parameter schema.
 SCHEMAS = {
     "gmv_goal_forecast": "shopcast.gmv.schema:GmvGoalForecastParams",
+    "segment_goals": "shopcast.gmv.segments_schema:SegmentGoalsParams",
     "seller_thresholds": "shopcast.sellers.schema:SellerThresholdsParams",
     "threshold_vs_goal": "shopcast.sellers.schema:ThresholdVsGoalParams",
 }

@@ -11,7 +11,8 @@ least-squares reconstruction, which needs a coverage vocabulary other engineers 
 2. Draw ``d`` multiplies every figure by ``exp(N(0, uncertainty))`` (its relative one-sigma
    uncertainty), independently.
 3. Log monthly GMV is interpolated linearly between those points (constant growth between two
-   figures), flat before the first and after the last. The curve passes through each figure's
+   figures) and continued before the first and after the last at the growth between the nearest
+   two (flat for a country with one figure). The curve passes through each figure's
    mean monthly level at its middle; a period's total is matched approximately, not exactly, and
    the reconstruction has no month-of-year pattern.
 
@@ -119,6 +120,17 @@ def _monthly_level(row: pd.Series) -> float:
     return row["value_usd"]
 
 
+def _interpolate(at: np.ndarray, mid: np.ndarray, log_level: np.ndarray) -> np.ndarray:
+    """Linear in log between the points; beyond them, the growth of the nearest two (flat for one)."""
+    out = np.interp(at, mid, log_level)
+    if len(mid) >= 2:
+        first = (log_level[1] - log_level[0]) / (mid[1] - mid[0])
+        last = (log_level[-1] - log_level[-2]) / (mid[-1] - mid[-2])
+        out = np.where(at < mid[0], log_level[0] + first * (at - mid[0]), out)
+        out = np.where(at > mid[-1], log_level[-1] + last * (at - mid[-1]), out)
+    return out
+
+
 def load_country_segments(
     path: str | Path = COUNTRY_CSV,
     history_end: str = "2025-12-01",
@@ -182,7 +194,7 @@ def load_country_segments(
         sigma = used["uncertainty"].to_numpy()[order]
         at = np.array([_month_position(m) + 0.5 for m in months])
         noise = rng.standard_normal((n_draws, len(mid))) * sigma
-        values = np.exp([np.interp(at, mid, log_level + eps) for eps in noise])
+        values = np.exp([_interpolate(at, mid, log_level + eps) for eps in noise])
         d = pd.DataFrame(values, columns=months)
         d.index.name = "draw"
         draws[key] = d

@@ -97,7 +97,7 @@ def joint_months(n_grid: int, n_samples: int, length: int, seed: int) -> np.ndar
 
 def filled_residuals(residuals: pd.Series, grid: pd.DatetimeIndex, seed: int) -> np.ndarray:
     """The segment's residuals on the grid, missing months filled with its own N(0, 1) draws."""
-    values = residuals.reindex(grid).to_numpy(dtype=float)
+    values = np.array(residuals.reindex(grid).to_numpy(dtype=float))  # a writable copy
     missing = ~np.isfinite(values)
     if missing.any():
         noise = np.random.default_rng(seed).standard_normal(len(grid))
