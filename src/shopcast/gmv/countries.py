@@ -121,7 +121,7 @@ def _monthly_level(row: pd.Series) -> float:
 
 
 def _interpolate(at: np.ndarray, mid: np.ndarray, log_level: np.ndarray) -> np.ndarray:
-    """Linear in log between the points; beyond them, the growth of the nearest two (flat for one)."""
+    """Linear in log between the points, beyond them at the growth of the nearest two."""
     out = np.interp(at, mid, log_level)
     if len(mid) >= 2:
         first = (log_level[1] - log_level[0]) / (mid[1] - mid[0])
