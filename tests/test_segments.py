@@ -185,3 +185,36 @@ def test_unfittable_segment_is_reported_or_fails(tmp_path):
         forecast_segments(
             data, 6, model="drift_log", n_samples=200, engine="serial", on_bad_segment="fail"
         )
+
+
+def test_schema_refuses_a_goal_beyond_the_horizon_and_a_bad_address():
+    from pydantic import ValidationError
+
+    from shopcast.gmv.segments_schema import SegmentGoalsParams
+    from shopcast.notebooks import schema_class
+
+    assert schema_class("segment_goals") is SegmentGoalsParams
+    base = dict(
+        data_file="data/gmv_by_country.csv",
+        history_end="2025-12-01",
+        goal_target_usd=100e9,
+        goal_start="2026-01-01",
+        goal_end="2026-12-01",
+        horizon_months=12,
+        base_months=12,
+        model="drift_log",
+        n_draws=200,
+        n_histories=20,
+        n_samples=2000,
+        on_bad_segment="skip",
+        engine="dask",
+        dask_address="",
+        seed=0,
+    )
+    assert SegmentGoalsParams(**base).engine == "dask"
+    with pytest.raises(ValidationError, match="raise horizon_months to 12"):
+        SegmentGoalsParams(**{**base, "horizon_months": 6})
+    with pytest.raises(ValidationError, match="tcp://HOST:PORT"):
+        SegmentGoalsParams(**{**base, "dask_address": "10.0.0.5:8786"})
+    with pytest.raises(ValidationError, match="on_bad_segment"):
+        SegmentGoalsParams(**{**base, "on_bad_segment": "ignore"})
