@@ -13,6 +13,7 @@ import importlib
 SCHEMAS = {
     "gmv_goal_forecast": "shopcast.gmv.schema:GmvGoalForecastParams",
     "forecast_postmortem": "shopcast.gmv.schema:ForecastPostmortemParams",
+    "segment_goals": "shopcast.gmv.segments_schema:SegmentGoalsParams",
     "seller_thresholds": "shopcast.sellers.schema:SellerThresholdsParams",
     "threshold_vs_goal": "shopcast.sellers.schema:ThresholdVsGoalParams",
 }
