@@ -137,7 +137,7 @@ def test_the_runner_gives_the_kernel_the_run_identity(tmp_path):
     from shopcast.workbench.kernel import project_kernel_manager, remove_sockets
 
     env = run_environment("gmv_goal_forecast", "base", "20240101T000000.000000Z", tmp_path)
-    km, plain = project_kernel_manager(env), project_kernel_manager()
+    km, plain = project_kernel_manager(env=env), project_kernel_manager()
     try:
         spec = km.kernel_spec_manager.get_kernel_spec("shopcast")
         assert spec.env[RUN_ENV["scenario"]] == "base"

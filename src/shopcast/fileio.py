@@ -20,16 +20,29 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
         data: text (written as UTF-8) or bytes.
     """
     path = Path(path)
+    tmp = _written_temp(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _written_temp(path: Path, data: str | bytes, sync: bool = False) -> Path:
+    """A fresh temporary file beside ``path`` holding ``data`` (never a planted file or link)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-        os.replace(tmp, path)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return tmp
 
 
 #: The largest data file read (the embedded data are a few kilobytes; a daily GMV file for ten
@@ -151,14 +164,8 @@ def atomic_create(path: str | Path, data: str | bytes) -> None:
         FileExistsError: ``path`` already exists (its content is left untouched).
     """
     path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    tmp = _written_temp(path, data, sync=True)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

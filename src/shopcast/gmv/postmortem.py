@@ -36,7 +36,7 @@ from shopcast.gmv.archive import QUANTILE_LEVELS, forecast_records
 from shopcast.gmv.goals import window_total
 from shopcast.gmv.pipeline import ForecastSettings, GoalForecast, _header, run_goal_forecast
 from shopcast.gmv.reconstruct import implied_weights
-from shopcast.gmv.regions import PARENT
+from shopcast.gmv.regions import ancestors
 from shopcast.gmv.series import load_gmv_csv
 from shopcast.gmv.vintage import parse_as_of, split_by_vintage
 from shopcast.publish import format_value
@@ -159,14 +159,6 @@ def run_vintages(
     return out
 
 
-def _ancestors(coverage: str) -> list[str]:
-    out = []
-    while coverage in PARENT:
-        coverage = PARENT[coverage]
-        out.append(coverage)
-    return out
-
-
 def outcome_table(
     data_file: str | Path, coverage: str, segment: str = "", known_by: str = ""
 ) -> pd.DataFrame:
@@ -205,7 +197,7 @@ def outcome_table(
         return frame[list(OUTCOME_COLUMNS)]
     anchors = load_anchors(path)
     known, _ = split_by_vintage(anchors, known_by or None, path)
-    part_of = known["coverage"].map(lambda c: coverage in _ancestors(c))
+    part_of = known["coverage"].map(lambda c: coverage in ancestors(c))
     keep = (known["coverage"] == coverage) | (
         part_of & known["kind"].isin(["estimate", "lower_bound"])
     )

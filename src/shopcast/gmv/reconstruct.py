@@ -67,7 +67,7 @@ from scipy.optimize import least_squares
 
 from shopcast.exceptions import ModelError, ParameterError
 from shopcast.gmv.anchors import CONSTRAINT_COLUMNS, load_anchors
-from shopcast.gmv.regions import COVERAGES, PARENT
+from shopcast.gmv.regions import COVERAGES, ancestors
 
 SPLIT = ("southeast_asia", "outside_southeast_asia")
 ANCHOR_COLUMNS = CONSTRAINT_COLUMNS
@@ -164,14 +164,6 @@ def _month(value: str | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(value).to_period("M").to_timestamp()
 
 
-def _ancestors(coverage: str) -> list[str]:
-    out = []
-    while coverage in PARENT:
-        coverage = PARENT[coverage]
-        out.append(coverage)
-    return out
-
-
 def _members(coverage: str, components: tuple[str, ...]) -> list[int] | None:
     """Indices of the fitted series that add up to ``coverage``, or None."""
     if coverage in components:
@@ -195,7 +187,7 @@ def _link(row: pd.Series, components: tuple[str, ...]) -> tuple[str, str, list[i
     members = _members(cov, components)
     if members is not None:
         return "exact", kind, members, cov, ""
-    for whole in _ancestors(cov):
+    for whole in ancestors(cov):
         whole_members = _members(whole, components)
         if whole_members is not None:
             if kind == "upper_bound":
@@ -214,7 +206,7 @@ def _link(row: pd.Series, components: tuple[str, ...]) -> tuple[str, str, list[i
                 f"{cov} is part of {whole}: used as a lower bound on {whole}",
             )
     for part in components:
-        if cov in _ancestors(part) and len(components) == 1:
+        if cov in ancestors(part) and len(components) == 1:
             if kind == "lower_bound":
                 return (
                     "unlinked",

@@ -18,3 +18,12 @@ PARENT = {
     "indonesia": "southeast_asia",
     "united_states": "outside_southeast_asia",
 }
+
+
+def ancestors(coverage: str) -> list[str]:
+    """The coverages that contain ``coverage``, nearest first (``indonesia`` -> SEA, global)."""
+    out = []
+    while coverage in PARENT:
+        coverage = PARENT[coverage]
+        out.append(coverage)
+    return out
