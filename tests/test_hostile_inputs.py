@@ -196,7 +196,11 @@ def _corpus(tmp_path: Path) -> list[tuple[str, Path, str, str]]:
     return [
         (
             "latin-1",
-            _write(tmp_path, "latin1.csv", facts.replace("Amazon", "Amazôn").encode("latin-1")),
+            _write(
+                tmp_path,
+                "latin1.csv",
+                facts.replace("Amazon", "Amazôn").encode("latin-1", errors="replace"),
+            ),
             "facts",
             "is not UTF-8",
         ),
