@@ -39,6 +39,7 @@ from shopcast.forecasting.theta import ThetaForecaster
 from shopcast.gmv import goals
 from shopcast.gmv.anchors import load_anchors
 from shopcast.gmv.outside_view import (
+    COMBINATION,
     INSIDE_MIN_MONTHS,
     YOUNG_MIN_MONTHS,
     Views,
@@ -69,6 +70,8 @@ class ForecastSettings:
         festival_effects: November/December shopping-festival effects (Prophet).
         ad_scenario: add the advertising regressor scenario (Prophet).
         ad_growth_per_year: assumed future year-over-year growth of ad volume (0.5 = +50%).
+        outside_weight: share of paths from the outside view in the combined forecast (default
+            the leave-one-platform-out choice; 0 keeps the inside view, still truncated).
     """
 
     model: str = "prophet"
@@ -78,6 +81,7 @@ class ForecastSettings:
     festival_effects: bool = True
     ad_scenario: bool = False
     ad_growth_per_year: float = SEED_AD_GROWTH
+    outside_weight: float = COMBINATION[1]
 
 
 resolve_path = resolve_project_path
@@ -360,7 +364,10 @@ def run_goal_forecast(
         n_histories=min(n_histories, len(draws)),
     )
     inside = replace(inside, history_kind=kind)  # so that charts name the history correctly
-    views = combine(inside, draws, horizon_months, age, seed=seed)
+    views = combine(
+        inside, draws, horizon_months, age, seed=seed,
+        combination=(COMBINATION[0], settings.outside_weight),
+    )  # fmt: skip
     paths = replace(views.combined, history_kind=kind)
     notes.extend(views.notes)
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
