@@ -6,6 +6,9 @@ each scenario's ``run.json`` headline values.
     .venv/bin/python bench/headlines.py --write bench/results/headlines.json   # before a change
     .venv/bin/python bench/headlines.py --compare bench/results/headlines.json # after it
 
+Scenario files given after the options limit the run to them (``--compare`` then checks only
+those scenarios), e.g. ``params/seller_thresholds/*.yaml`` before a change to the seller model.
+
 ``--compare`` prints every value that differs (to the last digit) and exits 1 if any does.
 """
 
@@ -30,12 +33,12 @@ def collect(reports: Path) -> dict[str, dict[str, object]]:
     return out
 
 
-def run_batch() -> dict[str, dict[str, object]]:
-    """Run every default scenario into a temporary reports folder and collect its headlines."""
+def run_batch(scenarios: list[str]) -> dict[str, dict[str, object]]:
+    """Run the scenarios (default: all) into a temporary reports folder; collect their headlines."""
     shopcast = Path(sys.executable).parent / "shopcast"
     with tempfile.TemporaryDirectory(prefix="shopcast-headlines-") as tmp:
         env = {**os.environ, "SHOPCAST_REPORTS_DIR": tmp}
-        done = subprocess.run([str(shopcast), "-q", "batch", "--force"], env=env, check=False)
+        done = subprocess.run([str(shopcast), "-q", "batch", "--force", *scenarios], env=env, check=False)
         if done.returncode != 0:
             sys.exit(f"the batch failed with exit {done.returncode}; see {tmp}/logs")
         return collect(Path(tmp))
@@ -60,8 +63,9 @@ def main() -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", type=Path, help="record the headlines into this JSON file")
     group.add_argument("--compare", type=Path, help="compare the headlines with this JSON file")
+    parser.add_argument("scenarios", nargs="*", help="scenario files (default: every default one)")
     args = parser.parse_args()
-    now = run_batch()
+    now = run_batch(args.scenarios)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
@@ -69,6 +73,8 @@ def main() -> int:
         print(f"recorded {count} headline values of {len(now)} scenarios in {args.write}")
         return 0
     before = json.loads(args.compare.read_text())
+    if args.scenarios:
+        before = {key: value for key, value in before.items() if key in now}
     diff = differences(before, now)
     count = sum(len(v) for v in now.values())
     for line in diff:

@@ -80,7 +80,8 @@ def test_implied_total_is_mean_times_sellers(two_fact_fits):
         fits[fam].bootstrap(30, seed=0)
     scale = platform_scale(platform_facts(), "platform")
     assert scale.mean_usd == pytest.approx(GMV / N)
-    sweep, per_family = averaged_sweep(fits, [0.0, 1e5, 1e6], scale=scale, seed=0)
+    average = averaged_sweep(fits, [0.0, 1e5, 1e6], scale=scale, seed=0)
+    sweep, per_family = average.sweep, average.per_family
     first = sweep.set_index("threshold").loc[0.0]
     assert first["sellers_staying"] == pytest.approx(N)
     rows = per_family[per_family["status"] == "fitted"]
@@ -98,8 +99,10 @@ def test_averaged_point_and_interval_span_the_families(two_fact_fits):
     for fam in fits:
         fits[fam].bootstrap(30, seed=0)
     scale = platform_scale(platform_facts(), "platform")
-    sweep, per_family = averaged_sweep(fits, [1e6], scale=scale, seed=0)
+    average = averaged_sweep(fits, [1e6], scale=scale, seed=0)
+    sweep, per_family = average.sweep, average.per_family
     weights = family_weights(fits)
+    assert average.weights == weights
     assert sum(weights.values()) == pytest.approx(1.0)
     rows = per_family[per_family["status"] == "fitted"].set_index("family")
     point = sum(weights[f] * rows.loc[f, "sellers_staying"] for f in weights)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shopcast.workbench import batch, gallery
-from shopcast.workbench.runner import ExitCode
+from shopcast.workbench.exitcodes import ExitCode
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "notebooks"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shopcast.workbench import cli
-from shopcast.workbench.runner import EXIT_MEANINGS, ExitCode
+from shopcast.workbench.exitcodes import EXIT_MEANINGS, ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from shopcast.workbench import batch, cli, gallery, runner
-from shopcast.workbench.runner import ExitCode
+from shopcast.workbench import batch, cli, gallery, run_record, runner
+from shopcast.workbench.exitcodes import ExitCode
 
 FIXTURES = Path(__file__).parent / "notebooks"
 pytestmark = pytest.mark.slow
@@ -332,6 +332,7 @@ def test_full_disk_on_the_final_record_leaves_no_running_run(reports, private_tm
         return original(path, data)
 
     monkeypatch.setattr(runner, "atomic_write", full)
+    monkeypatch.setattr(run_record, "atomic_write", full)  # where the failure is settled
     result = runner.run(FIXTURES / "simple.ipynb", cli_params=["n=3"], root=reports, progress=False)
     assert result.exit_code == ExitCode.CANNOT_WRITE
     assert all(r["status"] != "running" for r in _records(reports))

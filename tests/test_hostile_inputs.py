@@ -17,8 +17,9 @@ import pytest
 from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR, PROJ_ROOT
 from shopcast.exceptions import MAX_MESSAGE_CHARS, DataError, ParameterError, ShopcastError
 from shopcast.workbench import cli
+from shopcast.workbench.exitcodes import ExitCode
 from shopcast.workbench.params import load_params_file, parse_cli_param
-from shopcast.workbench.runner import ExitCode, plan_run
+from shopcast.workbench.runner import plan_run
 
 GOAL = NOTEBOOKS_DIR / "gmv_goal_forecast.ipynb"
 SELLERS = NOTEBOOKS_DIR / "seller_thresholds.ipynb"

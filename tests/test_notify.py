@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from shopcast.workbench import batch, notify
 from shopcast.workbench.batch import Outcome
-from shopcast.workbench.runner import ExitCode
+from shopcast.workbench.exitcodes import ExitCode
 
 FIXTURES = Path(__file__).parent / "notebooks"
 

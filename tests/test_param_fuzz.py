@@ -23,8 +23,9 @@ from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR
 from shopcast.exceptions import MAX_MESSAGE_CHARS
 from shopcast.notebooks import SCHEMAS
 from shopcast.workbench import cli
+from shopcast.workbench.exitcodes import ExitCode
 from shopcast.workbench.params import notebook_parameters
-from shopcast.workbench.runner import ExitCode, RunResult
+from shopcast.workbench.runner import RunResult
 
 FIXTURES = Path(__file__).parent / "notebooks"
 #: Every notebook with a registered schema, and one whose schema is inferred.

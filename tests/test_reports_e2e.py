@@ -18,7 +18,7 @@ import pytest
 from shopcast.config import DATA_DIR, NOTEBOOKS_DIR, PARAMS_DIR, PROJ_ROOT
 from shopcast.publish import format_value
 from shopcast.workbench import batch, runner
-from shopcast.workbench.runner import ExitCode
+from shopcast.workbench.exitcodes import ExitCode
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("SHOPCAST_CHROMIUM", "/usr/bin/chromium")

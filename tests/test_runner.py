@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shopcast.workbench import cli, render, runner
-from shopcast.workbench.runner import ExitCode
+from shopcast.workbench.exitcodes import ExitCode
 
 FIXTURES = Path(__file__).parent / "notebooks"
 pytestmark = pytest.mark.slow

@@ -237,7 +237,8 @@ class Views:
         age_years: the market's age at the last history month (from its first month of data).
         family, weight: the combination rule.
         truncated_share: share of inside paths replaced as implausible.
-        growth: quantiles of the first forecast year's log growth under each view.
+        growth: the first forecast year under each view (rows): next-12-month GMV as a multiple
+            of the last 12 months, its P10, P50 and P90 (columns ``p10``, ``p50``, ``p90``).
         notes: sentences for the report's caveats.
     """
 
@@ -322,9 +323,6 @@ def combine(
             q = np.nanquantile(g[1].to_numpy(), (0.1, 0.5, 0.9))
             table[name] = {"p10": np.exp(q[0]), "p50": np.exp(q[1]), "p90": np.exp(q[2])}
     growth = pd.DataFrame(table).T
-    growth.attrs["description"] = (
-        "next-12-month GMV as a multiple of the last 12 months (P10, P50, P90)"
-    )
     return Views(
         inside, outside, combined, age_years, family, weight_used, truncated, growth, notes
     )

@@ -108,13 +108,32 @@ def _family_answers(model, t, scale, n_sellers, seed):
     return point, share, gmv, share * n_draws
 
 
+@dataclass(frozen=True)
+class ModelAverage:
+    """The families' answers pooled into one (see :func:`averaged_sweep`).
+
+    Attributes:
+        sweep: the averaged threshold sweep.
+        per_family: each family's answer at each threshold (with the status of the others).
+        weights: each fitted family's weight.
+        weight_rule: how the weights were set, in words.
+        n_pooled: bootstrap draws pooled for the P10-P90.
+    """
+
+    sweep: pd.DataFrame
+    per_family: pd.DataFrame
+    weights: dict[str, float]
+    weight_rule: str
+    n_pooled: int
+
+
 def averaged_sweep(
     fits: FamilyFits,
     thresholds,
     scale: PlatformScale | None = None,
     n_sellers: int | None = None,
     seed: int = 0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> ModelAverage:
     """The threshold sweep averaged over families, and every family's own answer.
 
     Args:
@@ -127,12 +146,12 @@ def averaged_sweep(
         seed: seed of the scale draws and of the pooling.
 
     Returns:
-        ``(sweep, per_family)``. ``sweep`` has the columns of
+        A :class:`ModelAverage`: ``sweep`` has the columns of
         :func:`shopcast.sellers.thresholds.threshold_sweep` (point = weighted mean over families,
-        P10/P90 over the pooled draws); ``attrs`` hold ``weights``, ``weight_rule``, ``n_pooled``.
-        ``per_family`` is a dict-like DataFrame keyed by threshold: one row per family tried and
+        P10/P90 over the pooled draws); ``per_family`` has one row per family tried and
         threshold (columns :data:`FAMILY_TABLE_COLUMNS` plus ``threshold``), with the status and
-        reason of families that were not fitted.
+        reason of families that were not fitted; ``weights``, ``weight_rule`` and ``n_pooled``
+        say how the families were pooled.
     """
     t = check_thresholds(thresholds)
     if scale is None and not (n_sellers and n_sellers > 0):
@@ -195,15 +214,8 @@ def averaged_sweep(
         },
         columns=list(SWEEP_COLUMNS),
     )
-    sweep.attrs.update(
-        weights=weights,
-        weight_rule=weight_rule(fits.data_form),
-        n_pooled=len(share_p),
-        n_sellers=float(scale.n_sellers if scale is not None else n_sellers),
-        family="model average",
-    )
     per_family = pd.DataFrame(rows, columns=["threshold", *FAMILY_TABLE_COLUMNS])
-    return sweep, per_family
+    return ModelAverage(sweep, per_family, weights, weight_rule(fits.data_form), len(share_p))
 
 
 def scaled_model(model: SizeModel, scale: PlatformScale | None) -> SizeModel:
@@ -236,6 +248,8 @@ class SellerAnswer:
             ``predicted``, ``predicted_p10``, ``predicted_p90``, ``in_sample`` (the shape was
             fitted to these facts, so the check is no test), ``inside`` (observed within
             P10-P90). Empty when there is none or the scale is not the platform's.
+        weights: each fitted family's weight in the average.
+        weight_rule: how the weights were set, in words (for the report).
     """
 
     fits: FamilyFits
@@ -247,6 +261,8 @@ class SellerAnswer:
     check: dict | None
     notes: list[str]
     platform_checks: pd.DataFrame
+    weights: dict[str, float]
+    weight_rule: str
 
 
 def seller_answer(
@@ -289,12 +305,10 @@ def seller_answer(
             raise
         known = None
     scale = known if scale_from == "platform" else None
-    sweep, per_family = averaged_sweep(
-        fits, thresholds, scale=scale, n_sellers=n_sellers, seed=seed
-    )
+    average = averaged_sweep(fits, thresholds, scale=scale, n_sellers=n_sellers, seed=seed)
     model = scaled_model(fits[fits.default], scale)
     count = scale.n_sellers if scale is not None else float(n_sellers)
-    weights = sweep.attrs["weights"]
+    weights = average.weights
     mean = sum(
         w * float(np.ravel(scaled_model(fits[f], scale).mean())[0]) for f, w in weights.items()
     )
@@ -312,8 +326,7 @@ def seller_answer(
         ]
         if len(mine):
             levels = sorted(set(mine["level_usd"].astype(float)))
-            at, _ = averaged_sweep(fits, levels, scale=scale, seed=seed)
-            at = at.set_index("threshold")
+            at = averaged_sweep(fits, levels, scale=scale, seed=seed).sweep.set_index("threshold")
             checks = pd.DataFrame(
                 {
                     "fact_id": mine["fact_id"].to_numpy(),
@@ -328,4 +341,16 @@ def seller_answer(
     checks["inside"] = (checks["observed"] >= checks["predicted_p10"]) & (
         checks["observed"] <= checks["predicted_p90"]
     )
-    return SellerAnswer(fits, scale, sweep, per_family, model, count, check, notes, checks)
+    return SellerAnswer(
+        fits,
+        scale,
+        average.sweep,
+        average.per_family,
+        model,
+        count,
+        check,
+        notes,
+        checks,
+        average.weights,
+        average.weight_rule,
+    )

@@ -37,19 +37,18 @@ from shopcast.config import (
     code_digest,
     reports_dir,
 )
-from shopcast.exceptions import BatchLocked, ShopcastError, UnsafePathError
+from shopcast.exceptions import BatchLocked, RunInterrupted, ShopcastError, UnsafePathError
 from shopcast.fileio import atomic_write, check_inside, open_nofollow
 from shopcast.publish import format_value, sha256
 from shopcast.workbench import gallery
+from shopcast.workbench.exitcodes import ExitCode
+from shopcast.workbench.provenance import package_versions
+from shopcast.workbench.run_record import write_problem
 from shopcast.workbench.runner import (
     DEFAULT_TIMEOUT_S,
-    ExitCode,
-    RunInterrupted,
     RunPlan,
     check_timeout,
-    package_versions,
     plan_run,
-    write_problem,
 )
 
 log = logging.getLogger("shopcast")

@@ -17,15 +17,14 @@ from shopcast.config import NOTEBOOKS_DIR, PARAMS_DIR
 from shopcast.exceptions import (
     ParameterError,
     ReportsUnwritableError,
+    RunInterrupted,
     ShopcastError,
     UnsafePathError,
     bounded,
 )
+from shopcast.workbench.exitcodes import EXIT_MEANINGS, ExitCode
 from shopcast.workbench.runner import (
     DEFAULT_TIMEOUT_S,
-    EXIT_MEANINGS,
-    ExitCode,
-    RunInterrupted,
     check_timeout,
     execute,
     plan_run,

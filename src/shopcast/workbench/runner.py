@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import json
 import logging
 import math
-import os
 import platform
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import IntEnum
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +37,8 @@ from papermill.exceptions import PapermillExecutionError
 
 from shopcast.config import (
     EXECUTED_NAME,
-    LATEST_NAME,
-    PROJ_ROOT,
     RECORD_NAME,
     REPORT_NAME,
-    code_digest,
     reports_dir,
     run_environment,
 )
@@ -56,9 +48,10 @@ from shopcast.exceptions import (
     RunInterrupted,
     ShopcastError,
 )
-from shopcast.fileio import atomic_write, check_inside
-from shopcast.publish import HEADLINE_MIME, INPUT_MIME, sha256
+from shopcast.fileio import atomic_write
+from shopcast.publish import sha256
 from shopcast.workbench import gallery, render
+from shopcast.workbench.exitcodes import ExitCode
 from shopcast.workbench.kernel import (
     KERNEL_NAME,
     kill_kernel,
@@ -72,6 +65,18 @@ from shopcast.workbench.params import (
     parse_cli_param,
     validate,
 )
+from shopcast.workbench.provenance import code_version, display_path, package_versions
+from shopcast.workbench.run_record import (
+    finish_record,
+    is_write_error,
+    locate_failing_cell,
+    mark_interrupted,
+    new_run_dir,
+    now,
+    point_latest,
+    settle_unwritable,
+    write_problem,
+)
 from shopcast.workbench.runs import (
     make_run_tmp,
     reap_abandoned,
@@ -84,57 +89,6 @@ log = logging.getLogger("shopcast")
 DEFAULT_TIMEOUT_S = 20 * 60
 #: The longest whole-run timeout accepted: 7 days.
 MAX_TIMEOUT_S = 7 * 24 * 3600
-
-#: Packages whose versions every run records.
-TRACKED_PACKAGES = (
-    "shopcast",
-    "pandas",
-    "numpy",
-    "scipy",
-    "prophet",
-    "cmdstanpy",
-    "statsmodels",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbconvert",
-    "nbclient",
-    "ipykernel",
-    "jupyter_client",
-    "pydantic",
-    "pyyaml",
-)
-
-
-class ExitCode(IntEnum):
-    """Exit codes of the ``shopcast`` command (also listed in ``shopcast --help``)."""
-
-    OK = 0
-    CELL_ERROR = 1
-    BAD_INPUT = 2
-    TIMEOUT = 3
-    KERNEL_DIED = 4
-    BATCH_FAILED = 5
-    LOCKED = 6
-    RENDER_FAILED = 7
-    CANNOT_WRITE = 8
-    INTERRUPTED = 130
-
-
-EXIT_MEANINGS = {
-    ExitCode.OK: "success",
-    ExitCode.CELL_ERROR: "a notebook cell raised an error (failure report written)",
-    ExitCode.BAD_INPUT: "bad parameters, parameter file or usage; nothing was run or written",
-    ExitCode.TIMEOUT: "the whole-run timeout was reached; the kernel was stopped",
-    ExitCode.KERNEL_DIED: "the kernel died or could not start",
-    ExitCode.BATCH_FAILED: "batch: at least one scenario failed",
-    ExitCode.LOCKED: "batch: another batch holds the lock; nothing was run",
-    ExitCode.RENDER_FAILED: "the notebook ran but its report could not be rendered safely",
-    ExitCode.CANNOT_WRITE: "the reports folder could not be written (read-only, full disk, or a "
-    "symbolic link where shopcast writes); no run is left running",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM) in any phase; run recorded as "
-    "interrupted",
-}
 
 
 # ----------------------------------------------------------------------------- planning
@@ -183,121 +137,6 @@ def plan_run(
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ParameterError("--scenario", name, "letters, digits, '-' and '_' only")
     return RunPlan(notebook=notebook, scenario=name, params=resolved, params_files=files)
-
-
-# ----------------------------------------------------------------------------- provenance
-
-
-def code_version() -> dict[str, Any]:
-    """The git commit of the project and whether tracked files differ from it."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(PROJ_ROOT), *args],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "unknown (not a git checkout)", False
-    return {"commit": commit, "dirty": dirty, "source_sha256": code_digest()}
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages a report depends on."""
-    out = {}
-    for name in TRACKED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def point_latest(scenario_dir: Path, run_dir: Path) -> None:
-    """Swap the scenario's ``latest`` symlink to ``run_dir`` atomically (rename over the old).
-
-    Only forward: when two runs of a scenario overlap, ``latest`` ends on the newer one (run
-    folders are named by their UTC start), whichever finishes last. A ``latest`` that points at
-    a run dated in the future, or at nothing, is not "newer": it is repaired. A real folder
-    named ``latest`` (not made by shopcast) is moved aside to ``latest.moved-<UTC>``, never
-    deleted, and the repair is logged.
-    """
-    link = scenario_dir / LATEST_NAME
-    if link.is_symlink():
-        target = os.readlink(link)
-        now = _now().strftime("%Y%m%dT%H%M%S.%fZ")
-        if target > run_dir.name and target <= now and (scenario_dir / target).is_dir():
-            return
-        if target > now:
-            log.warning("%s pointed at %s, dated in the future; repointed", link, target)
-    elif link.exists():
-        aside = scenario_dir / f"{LATEST_NAME}.moved-{_now():%Y%m%dT%H%M%SZ}"
-        log.warning(
-            "%s was a real %s, not a link; moved to %s",
-            link,
-            "folder" if link.is_dir() else "file",
-            aside.name,
-        )
-        os.rename(link, aside)
-    tmp = scenario_dir / f".{LATEST_NAME}.{os.getpid()}.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(run_dir.name, tmp)
-    os.replace(tmp, link)
-
-
-def new_run_dir(root: Path, plan: RunPlan, started: dt.datetime) -> Path:
-    """Create ``<root>/<notebook>/<scenario>/<UTC timestamp>/`` (unique).
-
-    Raises:
-        UnsafePathError: a symbolic link takes the notebook or scenario folder outside ``root``.
-    """
-    scenario_dir = root / plan.name / plan.scenario
-    for folder in (root / plan.name, scenario_dir):
-        if folder.is_symlink():
-            check_inside(folder, root)
-    scenario_dir.mkdir(parents=True, exist_ok=True)
-    check_inside(scenario_dir, root)
-    stamp = started.strftime("%Y%m%dT%H%M%S.%fZ")
-    run_dir = scenario_dir / stamp
-    run_dir.mkdir()
-    return run_dir
-
-
-def published_values(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], dict[str, str]]:
-    """Headline values and data-file checksums published in an executed notebook."""
-    headline: dict[str, Any] = {}
-    inputs: dict[str, str] = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            data = out.get("data", {})
-            if HEADLINE_MIME in data:
-                item = dict(data[HEADLINE_MIME])
-                headline[item.pop("name")] = item
-            if INPUT_MIME in data:
-                item = data[INPUT_MIME]
-                inputs[_display_path(item["path"])] = item["sha256"]
-    return headline, inputs
-
-
-def _display_path(path: str) -> str:
-    try:
-        return Path(path).resolve().relative_to(PROJ_ROOT).as_posix()
-    except ValueError:
-        return path
 
 
 # ----------------------------------------------------------------------------- execution
@@ -387,22 +226,6 @@ def check_timeout(value: object) -> float:
     return seconds
 
 
-#: errno values that mean "this folder cannot be written", not "the kernel failed".
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
-
-
-def _is_write_error(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS
-
-
-def write_problem(where: Path, exc: OSError) -> str:
-    """One line saying what could not be written, why, and what to do."""
-    return (
-        f"cannot write {where}: {exc.strerror or exc} (errno {exc.errno}); free space or make "
-        "the reports folder writable (SHOPCAST_REPORTS_DIR moves it); no run was left running"
-    )
-
-
 def execute(
     plan: RunPlan,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -434,9 +257,9 @@ def execute(
         reap_abandoned(root)
     stop = _Stop()
     with _handle_signals(stop):
-        started = _now()
+        started = now()
         try:
-            run_dir = new_run_dir(root, plan, started)
+            run_dir = new_run_dir(root, plan.name, plan.scenario, started)
         except OSError as exc:
             raise ReportsUnwritableError(
                 write_problem(root / plan.name / plan.scenario, exc)
@@ -448,7 +271,7 @@ def execute(
             # Interrupted outside the phases that record it (e.g. while writing the first
             # record): never leave that record saying "running".
             stop.armed = False
-            _mark_interrupted(run_dir, stop.reason)
+            mark_interrupted(run_dir, stop.reason)
             raise
         finally:
             remove_run_tmp(run_tmp)
@@ -473,7 +296,7 @@ def _execute_in(
         "started": started.isoformat(timespec="seconds"),
         "parameters": plan.params.values,
         "overrides": plan.params.overrides,
-        "params_files": [_display_path(str(p)) for p in plan.params_files],
+        "params_files": [display_path(str(p)) for p in plan.params_files],
         "notebook_sha256": sha256(plan.notebook),
         "code_version": code_version(),
         "packages": package_versions(),
@@ -564,7 +387,7 @@ def _execute_in(
         except Exception as exc:  # noqa: BLE001 - a dead kernel, a full disk, the timeout
             if timed_out.is_set():
                 code, error = ExitCode.TIMEOUT, dict(timeout_error)
-            elif _is_write_error(exc):
+            elif is_write_error(exc):
                 code = ExitCode.CANNOT_WRITE
                 error = {
                     "kind": "cannot write",
@@ -599,8 +422,8 @@ def _execute_in(
                 "evalue": f"the executed notebook could not be read: {exc}",
             }
         if error and "cell_index" not in error:
-            _locate_failing_cell(nb, error)
-        _finish_record(record, nb, plan, code, error, duration)
+            locate_failing_cell(nb, error)
+        finish_record(record, nb, plan.name, code, error, duration)
 
         phase = "rendering"
         try:
@@ -637,8 +460,8 @@ def _execute_in(
             "evalue": (str(exc) or stop.reason or "interrupted by the user or the scheduler")
             + f" while {phase}",
         }
-        _locate_failing_cell(nb, error)
-        _finish_record(record, nb, plan, code, error, time.perf_counter() - t0)
+        locate_failing_cell(nb, error)
+        finish_record(record, nb, plan.name, code, error, time.perf_counter() - t0)
         page = render.fallback_html(record)
 
     # Commit: signals are held from here; one that arrives before the record is written still
@@ -649,14 +472,14 @@ def _execute_in(
         if stop.signum and code != ExitCode.INTERRUPTED:
             code = ExitCode.INTERRUPTED
             error = {"kind": "interrupted", "ename": "RunInterrupted", "evalue": stop.reason}
-            _finish_record(record, nb, plan, code, error, record["duration_s"])
+            finish_record(record, nb, plan.name, code, error, record["duration_s"])
             atomic_write(run_dir / REPORT_NAME, render.fallback_html(record))
         atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
         if code == ExitCode.OK:
             point_latest(run_dir.parent, run_dir)
     except OSError as exc:
         code = ExitCode.CANNOT_WRITE
-        _settle_unwritable(run_dir, record, exc)
+        settle_unwritable(run_dir, record, exc)
     ok = code == ExitCode.OK
     _rebuild_gallery(root)
     log.log(
@@ -694,91 +517,6 @@ def _readable(executed: Path, notebook: Path) -> nbformat.NotebookNode:
         except Exception:  # noqa: BLE001 - partial or missing: try the next
             continue
     return nbformat.v4.new_notebook()
-
-
-def _finish_record(
-    record: dict[str, Any],
-    nb: nbformat.NotebookNode,
-    plan: RunPlan,
-    code: ExitCode,
-    error: dict[str, Any] | None,
-    duration: float,
-) -> None:
-    headline, inputs = published_values(nb)
-    status = {ExitCode.OK: "succeeded", ExitCode.INTERRUPTED: "interrupted"}.get(code, "failed")
-    record.update(
-        {
-            "exit_code": int(code),
-            "ended": _now().isoformat(timespec="seconds"),
-            "duration_s": round(duration, 3),
-            "headline": headline,
-            "data_sha256": inputs,
-            "title": render.notebook_title(nb, plan.name),
-            "error": error,
-            "status": status,
-        }
-    )
-
-
-def _mark_interrupted(run_dir: Path, reason: str) -> None:
-    path = run_dir / RECORD_NAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        shutil.rmtree(run_dir, ignore_errors=True)  # nothing recorded yet: nothing to keep
-        return
-    if record.get("status") == "running":
-        record.update(
-            status="interrupted",
-            exit_code=int(ExitCode.INTERRUPTED),
-            ended=_now().isoformat(timespec="seconds"),
-            error={"kind": "interrupted", "ename": "RunInterrupted", "evalue": reason},
-        )
-        with contextlib.suppress(OSError):
-            atomic_write(path, json.dumps(record, indent=2, default=str))
-
-
-def _settle_unwritable(run_dir: Path, record: dict[str, Any], exc: OSError) -> None:
-    """After a failed write, record the failure; never leave a "running" record.
-
-    Frees the run's own files if the disk is full; if even that fails, removes the run folder.
-    """
-    record.update(
-        status="failed",
-        exit_code=int(ExitCode.CANNOT_WRITE),
-        ended=_now().isoformat(timespec="seconds"),
-        error={
-            "kind": "cannot write",
-            "ename": type(exc).__name__,
-            "evalue": write_problem(run_dir, exc),
-        },
-    )
-    log.error("%s", record["error"]["evalue"])
-    for attempt in range(2):
-        try:
-            atomic_write(run_dir / RECORD_NAME, json.dumps(record, indent=2, default=str))
-            return
-        except OSError:
-            if attempt == 0:
-                for name in (EXECUTED_NAME, REPORT_NAME):
-                    with contextlib.suppress(OSError):
-                        (run_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    if (run_dir / RECORD_NAME).exists():  # a read-only folder: the record cannot be changed
-        with contextlib.suppress(OSError):
-            (run_dir / RECORD_NAME).unlink()
-
-
-def _locate_failing_cell(nb: nbformat.NotebookNode, error: dict[str, Any]) -> None:
-    """For a killed or dead kernel: the cell that was running (the last one papermill started)."""
-    started = [
-        i
-        for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code"
-        and cell.get("metadata", {}).get("papermill", {}).get("start_time")
-    ]
-    if started:
-        error["cell_index"], error["source"] = started[-1], nb.cells[started[-1]].source
 
 
 def _rebuild_gallery(root: Path) -> None:
