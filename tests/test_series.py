@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from shopcast.exceptions import DataError
-from shopcast.gmv.series import load_gmv_csv
+from shopcast.gmv.series import load_gmv_csv, read_gmv_csv
 from shopcast.publish import inputs as recorded_inputs
 
 DATA = Path(__file__).parent / "data"
@@ -20,7 +20,8 @@ def _months(first: str, last: str) -> pd.DatetimeIndex:
 
 def test_daily_sums_complete_months_and_drops_partial_ones():
     # gmv on each day is its day of the month, so a month of n days totals n (n + 1) / 2.
-    monthly = load_gmv_csv(DATA / "gmv_daily.csv")
+    read = read_gmv_csv(DATA / "gmv_daily.csv")
+    monthly = read.monthly
     assert monthly.index.equals(_months("2022-02-01", "2023-01-01"))
     assert monthly.index.freqstr == "MS"
     assert monthly["2022-02-01"] == 28 * 29 / 2 == 406
@@ -28,30 +29,34 @@ def test_daily_sums_complete_months_and_drops_partial_ones():
     assert monthly["2022-04-01"] == 465
     assert monthly["2023-01-01"] == 496
     # The file starts on 15 Jan 2022 and ends on 5 Feb 2023: both months are partial.
-    assert monthly.attrs["dropped_partial_months"] == ["2022-01", "2023-02"]
-    assert monthly.attrs["grain"] == "daily"
+    assert read.dropped_partial_months == ("2022-01", "2023-02")
+    assert read.grain == "daily"
+    assert read.path == str((DATA / "gmv_daily.csv").resolve()) and read.segment is None
+    assert load_gmv_csv(DATA / "gmv_daily.csv").equals(monthly)
     assert monthly.dtype == float
     assert str((DATA / "gmv_daily.csv").resolve()) in recorded_inputs
 
 
 def test_weekly_splits_weeks_across_months_by_days():
     # Week w (first day 2022-01-03 + 7 (w - 1)) has gmv 7 w, i.e. w a day.
-    monthly = load_gmv_csv(DATA / "gmv_weekly.csv")
-    assert monthly.attrs["grain"] == "weekly"
+    read = read_gmv_csv(DATA / "gmv_weekly.csv")
+    monthly = read.monthly
+    assert read.grain == "weekly"
     assert monthly.index.equals(_months("2022-02-01", "2023-01-01"))
     # February 2022: 6 days of week 5 (from 31 Jan), weeks 6-8 whole, 1 day of week 9 (28 Feb).
     assert monthly["2022-02-01"] == pytest.approx(6 * 5 + 7 * (6 + 7 + 8) + 1 * 9)  # 186
     # March 2022: 6 days of week 9, weeks 10-12 whole, 4 days of week 13 (28-31 Mar).
     assert monthly["2022-03-01"] == pytest.approx(6 * 9 + 7 * (10 + 11 + 12) + 4 * 13)  # 337
-    assert monthly.attrs["dropped_partial_months"] == ["2022-01", "2023-02"]
+    assert read.dropped_partial_months == ("2022-01", "2023-02")
 
 
 def test_monthly_passes_through():
-    monthly = load_gmv_csv(DATA / "gmv_monthly.csv")
-    assert monthly.attrs["grain"] == "monthly"
+    read = read_gmv_csv(DATA / "gmv_monthly.csv")
+    monthly = read.monthly
+    assert read.grain == "monthly"
     assert monthly.index.equals(_months("2021-01-01", "2022-12-01"))
     assert monthly.tolist() == [1000.0 * k for k in range(1, 25)]
-    assert monthly.attrs["dropped_partial_months"] == []
+    assert read.dropped_partial_months == ()
 
 
 def test_segments_select_or_add_up_over_common_months():
@@ -61,11 +66,12 @@ def test_segments_select_or_add_up_over_common_months():
     assert us.name == "us"
     uk = load_gmv_csv(path, segment="uk")
     assert uk.index[0] == pd.Timestamp("2021-03-01")
-    total = load_gmv_csv(path)
+    read = read_gmv_csv(path)
+    total = read.monthly
     # uk starts in March 2021, so only March 2021 .. Dec 2022 is common to both segments.
     assert total.index.equals(_months("2021-03-01", "2022-12-01"))
     assert total.tolist() == [1010.0 * k for k in range(3, 25)]
-    assert total.attrs["dropped_partial_months"] == ["2021-01", "2021-02"]
+    assert read.dropped_partial_months == ("2021-01", "2021-02")
     with pytest.raises(DataError, match=r"segment 'fr' is not in the file; segments: uk, us"):
         load_gmv_csv(path, segment="fr")
     with pytest.raises(DataError, match=r"no 'segment' column"):

@@ -57,6 +57,7 @@ def test_simulation_conserves_sellers_and_repeats(model):
         assert (g["sellers_start"].to_numpy()[1:] == g["sellers_end"].to_numpy()[:-1]).all()
     assert (a.loc[a["threshold"] == 0, "exits"] == 0).all()
     assert (a.loc[~a["month"].isin([1, 7]), "exits"] == 0).all()
+    assert sorted(a.loc[a["review"], "month"].unique()) == [1, 7]  # the chart's dotted lines
     assert a["gmv_reallocated"].to_numpy() == pytest.approx(0.5 * a["gmv_lost"].to_numpy())
     c = simulate_cohorts(model, **{**kw, "seed": 4})
     assert not a["platform_gmv"].equals(c["platform_gmv"])

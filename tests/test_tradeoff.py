@@ -186,7 +186,6 @@ def test_tradeoff_window_factor_counts_only_months_from_start():
     assert row["gmv_factor_in_window"] == pytest.approx((8 + 4 * 0.5) / 12)
     assert row["window_total_p50"] == pytest.approx(2.0 * (8 + 4 * 0.5))
     assert row["sellers_staying"] == pytest.approx(1000 / 101)
-    assert table.attrs["start_month"] == pd.Timestamp("2023-09-01")
 
 
 def test_change_is_paired_against_no_threshold(random_paths):

@@ -155,7 +155,7 @@ def plot_cohort_paths(
         }
         ax_g.plot(d["month"], d["platform_gmv"], **kw)
         ax_s.plot(d["month"], d["sellers_end"], **kw)
-    for r in simulation.attrs.get("review_months", []):
+    for r in sorted(simulation.loc[simulation["review"], "month"].unique()):
         for ax in (ax_g, ax_s):
             ax.axvline(r, color="grey", linestyle=":", linewidth=1)
     ax_g.yaxis.set_major_formatter(_usd_axis)

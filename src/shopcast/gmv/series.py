@@ -13,6 +13,7 @@ on or before ``as_of``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,26 @@ def _latest_revisions(path: Path, frame: pd.DataFrame, as_of: object) -> pd.Data
     return latest.sort_index().drop(columns=["published_first", "published_last"])
 
 
+@dataclass(frozen=True)
+class UserSeries:
+    """A user's GMV file read into calendar-month totals, with what the reading did.
+
+    Attributes:
+        monthly: the monthly GMV (see :func:`load_gmv_csv`).
+        grain: ``"daily"``, ``"weekly"`` or ``"monthly"``, inferred from the dates.
+        segment: the segment kept, or None for the total of all segments.
+        path: the file, resolved.
+        dropped_partial_months: ISO months left out because the data cover them only partly
+            (or, for a total, not in every segment).
+    """
+
+    monthly: pd.Series
+    grain: str
+    segment: str | None
+    path: str
+    dropped_partial_months: tuple[str, ...]
+
+
 def load_gmv_csv(
     path: str | Path,
     segment: str | None = None,
@@ -145,7 +166,18 @@ def load_gmv_csv(
     min_months: int = MIN_MONTHS,
     as_of: str | pd.Timestamp | None = None,
 ) -> pd.Series:
-    """Load a user's GMV file and aggregate it to calendar-month totals.
+    """A user's GMV file as calendar-month totals (:func:`read_gmv_csv` without the details)."""
+    return read_gmv_csv(path, segment, min_months=min_months, as_of=as_of).monthly
+
+
+def read_gmv_csv(
+    path: str | Path,
+    segment: str | None = None,
+    *,
+    min_months: int = MIN_MONTHS,
+    as_of: str | pd.Timestamp | None = None,
+) -> UserSeries:
+    """Read a user's GMV file and aggregate it to calendar-month totals.
 
     The file has a header and columns ``date`` (ISO ``YYYY-MM-DD``), ``gmv`` (US dollars, plain
     digits, >= 0) and optionally ``segment``. The grain is inferred from the dates' typical
@@ -159,7 +191,7 @@ def load_gmv_csv(
 
     Partial months are dropped, not scaled: at daily or weekly grain only calendar months whose
     every day is covered by the data are kept, so a first or last month that is only partly in the
-    file is left out (the dropped months are listed in ``series.attrs["dropped_partial_months"]``).
+    file is left out (and listed in ``dropped_partial_months``).
 
     Segments: with ``segment`` given, only that segment's rows are used. With ``segment=None`` and
     a ``segment`` column, each segment is validated on its own and their monthly totals are added
@@ -173,9 +205,8 @@ def load_gmv_csv(
             every row (the latest revision of each date).
 
     Returns:
-        Monthly GMV: float Series named ``gmv`` (or the segment), indexed by a month-start
-        ``DatetimeIndex`` named ``month`` with freq ``MS``. ``attrs`` holds ``grain``,
-        ``dropped_partial_months`` (ISO months), ``segment`` and ``path``.
+        A :class:`UserSeries` whose ``monthly`` is a float Series named ``gmv`` (or the
+        segment), indexed by a month-start ``DatetimeIndex`` named ``month`` with freq ``MS``.
 
     Raises:
         DataError: a missing column, an unparseable date, a non-numeric or negative ``gmv``, a
@@ -344,11 +375,11 @@ def load_gmv_csv(
         )
     monthly.index = pd.DatetimeIndex(monthly.index, freq="MS", name="month")
     monthly.name = segment or "gmv"
-    monthly.attrs.update(
+    record_input(path)
+    return UserSeries(
+        monthly=monthly,
         grain=grains.pop(),
         segment=segment,
         path=str(path.resolve()),
-        dropped_partial_months=[f"{m:%Y-%m}" for m in sorted(dropped)],
+        dropped_partial_months=tuple(f"{m:%Y-%m}" for m in sorted(dropped)),
     )
-    record_input(path)
-    return monthly

@@ -299,7 +299,9 @@ def seller_answer(
     )  # fmt: skip
     facts_path = data_path if data_form == "facts" else DATA_DIR / "seller_size_facts.csv"
     try:
-        known = platform_scale(load_facts(facts_path), platform, as_of=as_of)
+        known = platform_scale(
+            load_facts(facts_path), platform, as_of=as_of, source=str(facts_path)
+        )
     except (DataError, ParameterError):
         if scale_from == "platform":
             raise

@@ -17,7 +17,13 @@ import pandas as pd
 
 from shopcast.exceptions import ModelError, NotIdentifiedError, ParameterError
 from shopcast.sellers.families import BIG, from_theta, to_theta
-from shopcast.sellers.loaders import DEFAULT_POPULATIONS, FACT_KINDS, fact_label, load_facts
+from shopcast.sellers.loaders import (
+    DEFAULT_POPULATIONS,
+    FACT_KINDS,
+    fact_label,
+    load_facts,
+    source_label,
+)
 from shopcast.sellers.scale import published_by
 
 
@@ -112,7 +118,7 @@ class FactsFit:
         facts = load_facts(data)
         public = pd.Series(published_by(facts, as_of), index=facts.index)
         self.as_of_ = as_of or None
-        self.source_, self.data_form_ = facts.attrs["file"], "facts"
+        self.source_, self.data_form_ = source_label(data, "facts"), "facts"
         known_pops = sorted(facts["population"].unique())
         for pop in populations:
             if pop not in known_pops:

@@ -44,10 +44,15 @@ MAX_BRACKETS = 10_000
 # ---------------------------------------------------------------------------------------------
 
 
+def source_label(data: str | Path | pd.DataFrame, what: str) -> str:
+    """How messages and fitted models name the data: the file, or ``<facts DataFrame>``."""
+    return f"<{what} DataFrame>" if isinstance(data, pd.DataFrame) else str(Path(data))
+
+
 def _read(data: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
     """A DataFrame and a label for messages; files are recorded as report inputs."""
     if isinstance(data, pd.DataFrame):
-        return data.reset_index(drop=True).copy(), f"<{what} DataFrame>"
+        return data.reset_index(drop=True).copy(), source_label(data, what)
     path = Path(data)
     text = check_text_file(path)
     limit = MAX_ROWS.get(what)
@@ -69,7 +74,7 @@ def _read(data: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(path, f"cannot be read as CSV ({err})") from None
     record_input(path)
-    return frame, str(path)
+    return frame, source_label(path, what)
 
 
 def _at_most(file: str, frame: pd.DataFrame, col: str, values: np.ndarray, limit: float) -> None:
@@ -144,7 +149,6 @@ def load_microdata(data: str | Path | pd.DataFrame) -> pd.DataFrame:
         )
     _at_most(file, frame, MICRODATA_COLUMN, x, MAX_ANNUAL_USD)
     frame[MICRODATA_COLUMN] = x
-    frame.attrs["file"] = file
     return frame
 
 
@@ -241,7 +245,6 @@ def load_brackets(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     if w.sum() <= 0:
         raise DataError(file, f"all {weight_col} values are zero", column=weight_col)
     out = pd.DataFrame({"lower_usd": lo, "upper_usd": hi, weight_col: w})
-    out.attrs["file"] = file
     return out
 
 
@@ -327,7 +330,6 @@ def load_facts(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     frame["fact_id"] = ids
     frame["population"] = frame["population"].astype(str)
     frame["kind"] = frame["kind"].astype(str)
-    frame.attrs["file"] = file
     return frame
 
 

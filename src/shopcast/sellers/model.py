@@ -23,6 +23,7 @@ from shopcast.sellers.loaders import (
     MICRODATA_COLUMN,
     load_brackets,
     load_microdata,
+    source_label,
 )
 from shopcast.sellers.solution_search import SolutionSearch
 from shopcast.sellers.vocabulary import FAMILIES
@@ -269,7 +270,7 @@ class SizeModel(FactsFit, SolutionSearch):
         """
         frame = load_microdata(data)
         x = frame[MICRODATA_COLUMN].to_numpy(dtype=float)
-        self.source_, self.data_form_ = frame.attrs["file"], "microdata"
+        self.source_, self.data_form_ = source_label(data, "microdata"), "microdata"
         if self.family == "pareto" and "x_min" in self._fixed:
             self.n_below_x_min_ = int((x < self._fixed["x_min"]).sum())
             x = x[x >= self._fixed["x_min"]]
@@ -339,7 +340,7 @@ class SizeModel(FactsFit, SolutionSearch):
             self, fitted.
         """
         frame = load_brackets(data)
-        self.source_, self.data_form_ = frame.attrs["file"], "brackets"
+        self.source_, self.data_form_ = source_label(data, "brackets"), "brackets"
         lo, hi = frame["lower_usd"].to_numpy(), frame["upper_usd"].to_numpy()
         if "count" in frame:
             counts = frame["count"].to_numpy(dtype=float)

@@ -123,6 +123,7 @@ def platform_scale(
     population: str,
     as_of: str | None = None,
     active_share: tuple[float, float] | None = None,
+    source: str = "<facts>",
 ) -> PlatformScale:
     """The platform's GMV per active seller from a facts table (see the module docstring).
 
@@ -132,6 +133,7 @@ def platform_scale(
         as_of: vintage (ISO date); figures published later are ignored. None uses every figure.
         active_share: (low, high) share of registered merchants that are active, used only when
             the period has no active count; required then.
+        source: the facts' file, for messages.
 
     Returns:
         A :class:`PlatformScale` for the latest period with both a GMV figure and a seller count.
@@ -140,7 +142,7 @@ def platform_scale(
         DataError: no GMV figure, or no seller count, for the population by ``as_of``.
         ParameterError: a registered count only, and ``active_share`` missing or not in (0, 1].
     """
-    file = facts.attrs.get("file", "<facts>")
+    file = source
     public = published_by(facts, as_of)
     mine = facts[(facts["population"] == population) & public]
     gmv = mine[mine["kind"] == "gmv_total"]

@@ -34,7 +34,7 @@ SWEEP_COLUMNS = (
 )  # fmt: skip
 COHORT_COLUMNS = (
     "threshold", "month", "sellers_start", "entries", "exits", "sellers_end",
-    "platform_gmv", "gmv_lost", "gmv_reallocated",
+    "platform_gmv", "gmv_lost", "gmv_reallocated", "review",
 )  # fmt: skip
 
 
@@ -136,9 +136,7 @@ def threshold_sweep(
         "share_gmv_kept_p10": g10,
         "share_gmv_kept_p90": g90,
     }
-    frame = pd.DataFrame(out, columns=list(SWEEP_COLUMNS))
-    frame.attrs.update(n_sellers=n_sellers, n_boot=n_boot, seed=seed, family=model.family)
-    return frame
+    return pd.DataFrame(out, columns=list(SWEEP_COLUMNS))
 
 
 def _market_entries(n_sellers: int, months: int, entry_rate: float) -> np.ndarray:
@@ -218,8 +216,9 @@ def simulate_cohorts(
         One row per threshold and month with columns ``threshold``, ``month``,
         ``sellers_start``, ``entries``, ``exits``, ``sellers_end`` (= start + entries - exits),
         ``platform_gmv`` (monthly GMV of the sellers active at the month's end, after
-        reallocation), ``gmv_lost`` (leavers' monthly GMV) and ``gmv_reallocated``. Dollars are US
-        dollars per month. ``attrs["simulated"]`` is True.
+        reallocation), ``gmv_lost`` (leavers' monthly GMV), ``gmv_reallocated`` and ``review``
+        (the threshold was enforced that month). Dollars are US dollars per month. Every row is
+        simulated under the assumed dynamics passed in.
     """
     t = check_thresholds(thresholds)
     n_sellers = _check_count("n_sellers", n_sellers)
@@ -291,7 +290,18 @@ def simulate_cohorts(
             active = start + entries - exits
             for c, v in zip(
                 COHORT_COLUMNS,
-                (thr, m, start, entries, exits, active, view.sum(dtype=np.float64), lost, moved),
+                (
+                    thr,
+                    m,
+                    start,
+                    entries,
+                    exits,
+                    active,
+                    view.sum(dtype=np.float64),
+                    lost,
+                    moved,
+                    review[m],
+                ),
                 strict=True,
             ):
                 cols[c][row] = v
@@ -299,19 +309,7 @@ def simulate_cohorts(
     frame = pd.DataFrame(cols)
     for c in ("month", "sellers_start", "entries", "exits", "sellers_end"):
         frame[c] = frame[c].astype(np.int64)
-    frame.attrs.update(
-        simulated=True,
-        n_sellers=n_sellers,
-        months=months,
-        drift=drift,
-        volatility=volatility,
-        entry_rate=entry_rate,
-        reallocation_rate=reallocation_rate,
-        review_months=reviews,
-        seed=seed,
-        entry_base=entry_base,
-        screen_entrants=screen_entrants,
-    )
+    frame["review"] = frame["review"].astype(bool)
     return frame
 
 

@@ -323,8 +323,6 @@ def threshold_tradeoff(
         - ``window_total_p10``, ``window_total_p50``, ``window_total_p90``: quantiles of the
           window total under the threshold (USD).
 
-        ``attrs`` records ``start_month``, the goal window, ``target`` and ``multiple``.
-
     Raises:
         ParameterError: factor columns that are not the sweep's thresholds, ``start_month``
             outside the forecast, or the goals' own parameter errors.
@@ -371,18 +369,7 @@ def threshold_tradeoff(
                 "window_total_p90": absolute.p90,
             }
         )
-    table = pd.DataFrame(rows, columns=list(TRADEOFF_COLUMNS))
-    table.attrs.update(
-        start_month=start,
-        goal_window=(lo, hi),
-        target=float(target),
-        multiple=float(multiple),
-        base_window=(
-            goals.as_month(base_start, "base_start"),
-            goals.as_month(base_end, "base_end"),
-        ),
-    )
-    return table
+    return pd.DataFrame(rows, columns=list(TRADEOFF_COLUMNS))
 
 
 def shares_for_paths(shares: np.ndarray, paths: pd.DataFrame, seed: int = 0) -> np.ndarray:
