@@ -289,18 +289,17 @@ def window_total_chart(
         log_x = result.p10 > 0 and result.p90 / result.p10 > LOG_SPREAD
     # a log axis needs at least two distinct positive totals
     log_x = bool(log_x) and len(np.unique(positive)) > 1
+    style = {
+        "color": FORECAST_COLOR,
+        "alpha": 0.7,
+        "ax": ax,
+        "label": "window total per path",
+        "edgecolor": "white",
+        "linewidth": 0.3,
+    }
     if log_x:
         edges = np.geomspace(positive.min(), positive.max(), bins + 1)
-        sns.histplot(
-            x=positive,
-            bins=edges,
-            color=FORECAST_COLOR,
-            alpha=0.7,
-            ax=ax,
-            label="window total per path",
-            edgecolor="white",
-            linewidth=0.3,
-        )
+        sns.histplot(x=positive, bins=edges, **style)
         ax.set_xscale("log")
         dropped = len(totals) - len(positive)
         if dropped:
@@ -315,16 +314,7 @@ def window_total_chart(
                 color="grey",
             )
     else:
-        sns.histplot(
-            x=totals,
-            bins=bins,
-            color=FORECAST_COLOR,
-            alpha=0.7,
-            ax=ax,
-            label="window total per path",
-            edgecolor="white",
-            linewidth=0.3,
-        )
+        sns.histplot(x=totals, bins=bins, **style)
     targets = result.targets.to_numpy()
     if np.ptp(targets) > 0:
         lo, hi = np.quantile(targets, (0.1, 0.9))

@@ -151,21 +151,29 @@ class ETSForecaster:
 
     def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame:
         """Simulated future paths (rows = samples, columns = future months)."""
-        import warnings
+        return _simulated_paths(self, horizon, n_samples, rng=np.random.default_rng(seed))
 
-        require_fitted(self)
-        check_sampling(horizon, n_samples)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sims = self.result_.simulate(
-                horizon,
-                repetitions=int(n_samples),
-                anchor="end",
-                random_errors="bootstrap" if self.errors == "bootstrap" else None,
-                rng=np.random.default_rng(seed),
-            )
-        values = np.asarray(sims, dtype=float).reshape(horizon, n_samples).T
-        return paths_frame(values, future_months(self.y_.index[-1], horizon))
+
+def _simulated_paths(model, horizon: int, n_samples: int, **simulate_kw) -> pd.DataFrame:
+    """Paths simulated from a fitted statsmodels state-space result (``model.result_``).
+
+    Errors are the model's own (Gaussian) or its residuals resampled (``errors="bootstrap"``).
+    """
+    import warnings
+
+    require_fitted(model)
+    check_sampling(horizon, n_samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sims = model.result_.simulate(
+            horizon,
+            repetitions=int(n_samples),
+            anchor="end",
+            random_errors="bootstrap" if model.errors == "bootstrap" else None,
+            **simulate_kw,
+        )
+    values = np.asarray(sims, dtype=float).reshape(horizon, n_samples).T
+    return paths_frame(values, future_months(model.y_.index[-1], horizon))
 
 
 def _stable_mul_season(result) -> bool:
@@ -244,19 +252,6 @@ class HoltWintersForecaster:
 
     def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame:
         """Simulated future paths (rows = samples, columns = future months)."""
-        import warnings
-
-        require_fitted(self)
-        check_sampling(horizon, n_samples)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sims = self.result_.simulate(
-                horizon,
-                repetitions=int(n_samples),
-                anchor="end",
-                error="mul",
-                random_errors="bootstrap" if self.errors == "bootstrap" else None,
-                random_state=np.random.default_rng(seed),
-            )
-        values = np.asarray(sims, dtype=float).reshape(horizon, n_samples).T
-        return paths_frame(values, future_months(self.y_.index[-1], horizon))
+        # statsmodels' Holt-Winters results name the generator random_state, ETS results rng.
+        rng = np.random.default_rng(seed)
+        return _simulated_paths(self, horizon, n_samples, error="mul", random_state=rng)
