@@ -77,16 +77,16 @@ class ForecastFields(NotebookParams):
 class GoalFields(ForecastFields):
     """The GMV forecast and goal parameters (``gmv_goal_forecast``, ``threshold_vs_goal``)."""
 
+    as_of: OptionalISODate
     history_end: OptionalISODate
 
     @model_validator(mode="after")
     def _windows(self) -> GoalFields:
         end = iso_date(self.goal_end, "goal_end")
         first, last = check_gmv_file(self.data_file, self.data_segment)
-        as_of = getattr(self, "as_of", "")
-        if as_of:
-            iso_date(as_of, "as_of")
-            last = data_last_month(self.data_file, as_of)
+        if self.as_of:
+            iso_date(self.as_of, "as_of")
+            last = data_last_month(self.data_file, self.as_of)
         if self.history_end:
             history_end = iso_date(self.history_end, "history_end").replace(day=1)
             if first is not None and history_end < first:
@@ -123,9 +123,16 @@ class GoalFields(ForecastFields):
         return self
 
 
-def history_end_month(data_file: str, data_segment: str, history_end: str) -> dt.date | None:
-    """The last month of history: ``history_end`` or the data's last month, whichever is first."""
+def history_end_month(
+    data_file: str, data_segment: str, history_end: str, as_of: str = ""
+) -> dt.date | None:
+    """The last month of history: ``history_end`` or the data's last month, whichever is first.
+
+    With ``as_of``, the data's last month is the last one the figures published by then cover.
+    """
     _, last = check_gmv_file(data_file, data_segment)
+    if as_of:
+        last = data_last_month(data_file, as_of)
     if history_end:
         end = dt.date.fromisoformat(history_end).replace(day=1)
         return min(last, end) if last else end
@@ -251,8 +258,6 @@ def data_last_month(data_file: str, as_of: str = "") -> dt.date | None:
 
 class GmvGoalForecastParams(GoalFields):
     """Parameters of ``notebooks/gmv_goal_forecast.ipynb``."""
-
-    as_of: OptionalISODate
 
 
 class ForecastPostmortemParams(ForecastFields):

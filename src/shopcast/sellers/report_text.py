@@ -139,7 +139,7 @@ def tradeoff_bullets(
     region_words, coverage_words = region.replace("_", " "), coverage.replace("_", " ")
     return md_escape(f"""
 - With **no threshold**, the chance that GMV from {window} reaches **{usd(target)}** is **{pct(none["probability_absolute"])}** (Monte-Carlo error ±{pct(none["probability_absolute_se"])}), and the chance of **{multiple:g}x** the {base_window} total is **{pct(none["probability_multiple"])}**.
-- A **{usd_short(threshold)}** threshold from **{start:%B %Y}** keeps about **{row["sellers_staying"]:,.0f}** of {n_sellers:,.0f} sellers (P10-P90 {row["sellers_staying_p10"]:,.0f} to {row["sellers_staying_p90"]:,.0f}; {pct(row["share_sellers_staying"], 1)}). They hold {pct(row["share_gmv_kept"])} of GMV; with part of the leavers' sales moving to them, the simulation keeps **{pct(first_month_factor)}** of their region's GMV in the first month. The threshold applies to **{region_words}** sellers only: that region is about **{pct(share_p50)}** of {coverage_words} GMV when it starts (P10-P90 {pct(share_p10)}-{pct(share_p90)}, from the GMV anchors), and only that part of each path is scaled.
+- A **{usd_short(threshold)}** threshold from **{start:%B %Y}** keeps about **{row["sellers_staying"]:,.0f}** of {n_sellers:,.0f} sellers (P10-P90 {row["sellers_staying_p10"]:,.0f} to {row["sellers_staying_p90"]:,.0f}; {pct(row["share_sellers_staying"], 1)}). They hold {pct(row["share_gmv_kept"])} of GMV; with part of the leavers' sales moving to them, the simulation keeps **{pct(first_month_factor)}** of their region's GMV in the first month. The threshold applies to **{region_words}** sellers only: that region is about **{pct(share_p50)}** of {coverage_words} GMV when it starts (P10-P90 {pct(share_p10)}-{pct(share_p90)}, from the GMV figures the forecast used), and only that part of each path is scaled.
 - With it, the chance of the absolute goal is **{pct(row["probability_absolute"])}** (**{row["change_absolute"] * 100:+.1f} points**, ±{row["change_absolute_se"] * 100:.1f}) and of the multiple goal **{pct(row["probability_multiple"])}** ({row["change_multiple"] * 100:+.1f} points, ±{row["change_multiple_se"] * 100:.1f}). The window's median total moves from {usd(none["window_total_p50"])} to {usd(row["window_total_p50"])}. (The ± of a change is paired: both are scored on the same paths, so it is much smaller than the error of each probability.)
 - Only **{months_after_start} of the goal window's {goal_months} months** come after the threshold takes effect, so the window keeps {pct(row["gmv_factor_in_window"])} of its forecast GMV on average: the threshold's cost to this goal is bounded by its timing.
 """)  # noqa: E501 - one bullet per line, as the reader sees them
@@ -198,8 +198,10 @@ def tradeoff_caveats(
         "threshold, applied as if a threshold removed the same share of GMV however fast the "
         "platform grows.",
         f"**The factor applies to {region} only**: its share of {coverage} GMV is reconstructed "
-        f"from the GMV anchors for {pd.Timestamp(p['threshold_start']):%b %Y} (one draw per "
-        "path) and held constant afterwards, although the region's share moves over time.",
+        f"for {pd.Timestamp(p['threshold_start']):%b %Y} from the GMV figures the forecast used "
+        "(one draw per path) and held constant afterwards, although the region's share moves "
+        "over time. The region and the whole are reconstructed separately, so the share's "
+        "spread adds both uncertainties: read it as wide.",
         f"**History is {result.history_kind}**"
         + (
             " from published totals, rates and bounds, not observed month by month; its "

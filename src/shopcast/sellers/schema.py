@@ -143,11 +143,12 @@ class ThresholdVsGoalParams(GoalFields, SellerFields):
     @model_validator(mode="after")
     def _start_in_forecast(self) -> ThresholdVsGoalParams:
         start = iso_date(self.threshold_start, "threshold_start")
-        last = history_end_month(self.data_file, self.data_segment, self.history_end)
+        last = history_end_month(self.data_file, self.data_segment, self.history_end, self.as_of)
         if last is not None and start <= last:
             raise ValueError(
                 f"threshold_start {start} must be a forecast month, after the last month of "
-                f"history {last:%Y-%m} (history_end, or the end of data_file)"
+                f"history {last:%Y-%m} (history_end, or the last month the figures published by "
+                "as_of cover)"
             )
         check_seller_file(self.seller_data_file, self.data_form, "seller_data_file")
         return self
