@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -185,19 +184,29 @@ def test_many_bracket_rows_never_raise_a_key_error():
     assert np.isfinite(model.survival([1e6])).all()
 
 
-def test_repeated_facts_fit_like_one_in_linear_time():
+def test_repeated_facts_fit_like_one_in_linear_time(monkeypatch):
     base = load_facts("data/seller_size_facts.csv")
     one = quiet(SizeModel("lognormal").fit_facts, base)
     fit_rows = base[(base["population"] == "amazon_us") & (base["kind"] != "n_sellers")]
     copies = [fit_rows.assign(fact_id=fit_rows["fact_id"] + f"_{i}") for i in range(400)]
     many = pd.concat([base, *copies], ignore_index=True)  # about 2,400 rows
-    t0 = time.perf_counter()
+    sizes: list[int] = []
+    original = SizeModel._fact_values
+
+    def counting(self, pts, p):
+        sizes.append(pts["kind"].size)
+        return original(self, pts, p)
+
+    monkeypatch.setattr(SizeModel, "_fact_values", counting)
     big = quiet(SizeModel("lognormal").fit_facts, many)
-    seconds = time.perf_counter() - t0
     for k in one.params_:
         assert big.params_[k] == pytest.approx(one.params_[k], rel=1e-4)
     assert big.loss_ == pytest.approx(401 * one.loss_, rel=1e-4)
-    assert seconds < 30  # was 141 s for 2,000 rows (issue 11, item 8)
+    # Linear time, asserted as behaviour (issue 11, item 8: 141 s for 2,000 rows): the objective
+    # sees one point per distinct fact, however many rows repeat it; every row is evaluated only
+    # for the fit table (once, and once more for the held-out evidence when there is any).
+    distinct = len(fit_rows)
+    assert len(sizes) > 50 and sorted(sizes)[-3] <= distinct
 
 
 @pytest.mark.slow
