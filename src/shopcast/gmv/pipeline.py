@@ -70,8 +70,10 @@ class ForecastSettings:
         festival_effects: November/December shopping-festival effects (Prophet).
         ad_scenario: add the advertising regressor scenario (Prophet).
         ad_growth_per_year: assumed future year-over-year growth of ad volume (0.5 = +50%).
-        outside_weight: share of paths from the outside view in the combined forecast (default
-            the leave-one-platform-out choice; 0 keeps the inside view, still truncated).
+        outside_weight: weight of the outside view in the combined forecast, in the family of
+            :data:`~shopcast.gmv.outside_view.COMBINATION` (the prior's exponent, or the pool's
+            share of paths); default the leave-one-platform-out choice; 0 keeps the inside
+            view, still truncated.
     """
 
     model: str = "prophet"
