@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from scipy import stats
 
 from shopcast.exceptions import DataError, ModelError
@@ -89,7 +88,7 @@ def test_prior_weights_give_the_closed_form_of_combine_normal():
     # outside view's predictive is one normal and the weighted growth must be the product of
     # normals that combine_normal gives in closed form.
     growth = stats.norm.ppf((np.arange(20000) + 0.5) / 20000, 0.9, 0.5)
-    draws, inside = inside_with_growth(growth)
+    _, inside = inside_with_growth(growth)
     model = ov.reference_model()
     pred = model.predict(
         pd.DataFrame({"log_scale": [np.log10(12e9)], "age_years": [2.0], "subannual": [0.0]})
@@ -121,7 +120,7 @@ def test_prior_combination_resamples_inside_paths_only():
 def test_prior_needs_a_full_forecast_year():
     draws = draws_of(np.full(12, 1e9))
     inside = ov.outside_paths(draws, 6, 2.0, 200, seed=1)
-    with pytest.raises(ModelError, match="shorter than 12 months.*horizon_months"):
+    with pytest.raises(ModelError, match=r"shorter than 12 months.*horizon_months"):
         ov.combine(inside, draws, 6, 2.0, seed=0, combination=("prior", 0.5))
     with pytest.raises(ModelError, match="cannot combine sample paths"):
         ov.combine(inside, draws, 6, 2.0, seed=0, combination=("mixture", 0.5))

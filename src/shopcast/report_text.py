@@ -302,6 +302,48 @@ def vintage_sentence(result: Any) -> str:
     )
 
 
+def _month_runs(months: pd.DatetimeIndex) -> str:
+    """``Jan 2023-Jul 2023, Sep 2023`` for a set of months (consecutive ones joined)."""
+    runs: list[list[pd.Timestamp]] = []
+    for month in sorted(months):
+        if runs and month == runs[-1][-1] + pd.offsets.MonthBegin(1):
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(
+        f"{r[0]:%b %Y}" if len(r) == 1 else f"{r[0]:%b %Y} to {r[-1]:%b %Y}" for r in runs
+    )
+
+
+def support_sentence(support: pd.DataFrame | None) -> str:
+    """What the reconstructed history rests on, month by month, in one Markdown paragraph.
+
+    Args:
+        support: :attr:`shopcast.gmv.pipeline.GoalForecast.support` (None: an observed series).
+    """
+    if support is None or support.empty:
+        return ""
+    wording = {
+        "estimate": "pinned down by estimates",
+        "partial": "covered only by bounds or by estimates of a part (a floor or a ceiling, "
+        "not a value)",
+        "interpolated": "covered by no figure, interpolated between months that are",
+        "extrapolated": "covered by no figure and past the last month pinned down: "
+        "extrapolated by the reconstruction's smoothness, with widening spread",
+    }
+    parts = []
+    for evidence, text in wording.items():
+        months = pd.DatetimeIndex(support.index[support["evidence"] == evidence])
+        if len(months):
+            parts.append(f"{_month_runs(months)} ({len(months)}) {text}")
+    last = support.index[-1]
+    return md_escape(
+        f"What the {len(support)} months of history rest on: " + "; ".join(parts) + ". "
+        f"The spread of the last history month ({last:%b %Y}) is "
+        f"{support['p90_over_p10'].iloc[-1]:.1f}x from P10 to P90."
+    )
+
+
 def views_text(views: Any, table: pd.DataFrame) -> str:
     """Which view dominates the goal forecast, and why (Markdown).
 

@@ -46,7 +46,7 @@ from shopcast.gmv.outside_view import (
     combine,
     market_age,
 )
-from shopcast.gmv.reconstruct import reconstruct
+from shopcast.gmv.reconstruct import fitted_members, month_support, reconstruct
 from shopcast.gmv.schema import GOAL_ENSEMBLE, GOAL_MODELS
 from shopcast.gmv.series import load_gmv_csv
 from shopcast.gmv.vintage import anchors_as_of, parse_as_of
@@ -154,6 +154,9 @@ class GoalForecast:
         as_of: the data vintage (ISO date; "" = every figure in the file, as known today).
         views: the inside, outside and combined forecasts (:class:`Views`); ``paths`` are its
             combined paths. For a young market (fewer than 12 months) ``views.inside`` is None.
+        support: what each month of a reconstructed history rests on (the figures known on
+            ``as_of`` whose periods cover it, and whether they pin it down; see
+            :func:`shopcast.gmv.reconstruct.month_support`); None for an observed history.
     """
 
     history_kind: str
@@ -179,6 +182,7 @@ class GoalForecast:
     notes: list[str] = field(default_factory=list)
     as_of: str = ""
     views: Views | None = None
+    support: pd.DataFrame | None = None
 
 
 def load_history(
@@ -304,6 +308,9 @@ def run_goal_forecast(
     kind, draws, anchors, residuals = load_history(
         data_file, coverage, segment, n_draws, seed, history_end, as_of
     )
+    support = None
+    if residuals is not None:
+        support = month_support(residuals, draws, coverage, fitted_members(coverage, anchors))
     history = draws.median(axis=0)
     history.index = pd.DatetimeIndex(history.index, freq="MS")
     last = pd.Timestamp(history.index[-1])
@@ -338,7 +345,7 @@ def run_goal_forecast(
             goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end),
             None, None, None, None, goals.time_to_goal(paths, goal_target_usd), summary, "",
             "no backtest: the history is too short", notes,
-            "" if cutoff is None else f"{cutoff:%Y-%m-%d}", views,
+            "" if cutoff is None else f"{cutoff:%Y-%m-%d}", views, support,
         )  # fmt: skip
 
     factories = forecaster_factories(settings, history)
@@ -448,6 +455,7 @@ def run_goal_forecast(
         notes,
         "" if cutoff is None else f"{cutoff:%Y-%m-%d}",
         views,
+        support,
     )
 
 
