@@ -190,3 +190,22 @@ def test_window_table_and_the_report_sentence_use_the_paths_totals():
     pooled = ov.combine(inside, draws, 12, 2.0, seed=2, combination=("pool", 0.3))
     text = views_text(pooled, ov.window_table(pooled, "2023-01-01", "2023-12-01", 20e9))
     assert "70%" in text and "30%" in text
+
+
+def test_a_horizon_shorter_than_a_year_is_weighed_on_a_full_year_then_cut():
+    from shopcast.gmv.pipeline import ForecastSettings
+
+    result = run_goal_forecast(
+        as_of="2023-08-31",
+        history_end="",
+        horizon_months=6,
+        settings=ForecastSettings(model="drift_log"),
+        seed=0,
+        **SMALL,
+    )
+    months = pd.DatetimeIndex(result.paths.frame.columns)
+    assert months[-1] == pd.Timestamp("2024-02-01")  # Aug 2023 + 6 months
+    for paths in (result.views.inside, result.views.outside, result.views.combined):
+        assert pd.DatetimeIndex(paths.frame.columns)[-1] == months[-1]
+    assert result.views.family == "prior" and result.views.effective_paths > 0
+    assert 0 < result.absolute.probability < 1

@@ -268,6 +268,19 @@ class Views:
     notes: list[str] = field(default_factory=list)
     effective_paths: float = float("nan")
 
+    def until(self, last_month: pd.Timestamp) -> Views:
+        """The same views with every path cut after ``last_month`` (a shorter horizon)."""
+
+        def cut(paths: SamplePaths | None) -> SamplePaths | None:
+            if paths is None:
+                return None
+            keep = pd.DatetimeIndex(paths.frame.columns) <= pd.Timestamp(last_month)
+            return paths.with_frame(paths.frame.loc[:, keep])
+
+        return replace(
+            self, inside=cut(self.inside), outside=cut(self.outside), combined=cut(self.combined)
+        )
+
 
 def market_age(history: pd.Series) -> float:
     """Years from the first month with positive GMV to the last month of ``history``."""

@@ -364,19 +364,24 @@ def run_goal_forecast(
         name, reason = settings.model, "pinned in the parameters"
         factory = factories[name]
 
+    # The outside view as a prior weighs each path's first forecast year: forecast at least a
+    # year, combine, then cut back to the horizon asked for.
+    span = max(horizon_months, 12)
     inside = forecast_over_draws(
         factory,
         draws,
-        horizon_months,
+        span,
         n_samples=n_samples,
         seed=seed,
         n_histories=min(n_histories, len(draws)),
     )
     inside = replace(inside, history_kind=kind)  # so that charts name the history correctly
     views = combine(
-        inside, draws, horizon_months, age, seed=seed,
+        inside, draws, span, age, seed=seed,
         combination=(COMBINATION[0], settings.outside_weight),
     )  # fmt: skip
+    if span > horizon_months:
+        views = views.until(last + pd.DateOffset(months=horizon_months))
     paths = replace(views.combined, history_kind=kind)
     notes.extend(views.notes)
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
