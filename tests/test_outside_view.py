@@ -209,3 +209,12 @@ def test_a_horizon_shorter_than_a_year_is_weighed_on_a_full_year_then_cut():
         assert pd.DatetimeIndex(paths.frame.columns)[-1] == months[-1]
     assert result.views.family == "prior" and result.views.effective_paths > 0
     assert 0 < result.absolute.probability < 1
+
+
+def test_weight_zero_is_the_truncated_inside_view_in_both_families():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 24, 2.0, 500, seed=1)
+    pool = ov.combine(inside, draws, 24, 2.0, seed=3, combination=("pool", 0.0))
+    prior = ov.combine(inside, draws, 24, 2.0, seed=3, combination=("prior", 0.0))
+    pd.testing.assert_frame_equal(pool.combined.frame, prior.combined.frame)
+    assert not ov.implausible_paths(prior.combined, 2.0).any()

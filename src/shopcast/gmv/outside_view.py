@@ -381,6 +381,8 @@ def combine(
             frame = paths_frame(outside.frame.to_numpy(), pd.DatetimeIndex(inside.frame.columns))
             combined = replace(inside, frame=frame, draw_of_row=outside.draw_of_row)
             weight_used = 1.0
+        elif weight_used == 0:
+            combined = kept  # weight 0 is the truncated inside view in either family
         elif family == "pool":
             pick = np.random.default_rng(int(seeds[2])).random(n) < weight_used
             values = np.where(pick[:, None], outside.frame.to_numpy(), kept.frame.to_numpy())
