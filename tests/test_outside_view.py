@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from shopcast.exceptions import DataError
+from shopcast.exceptions import DataError, ModelError
 from shopcast.forecasting import reference_class as rc
 from shopcast.gmv import outside_view as ov
 from shopcast.gmv.pipeline import run_goal_forecast
@@ -60,15 +61,69 @@ def test_no_combined_path_grows_faster_than_the_bound():
     pd.testing.assert_frame_equal(views.combined.frame, again.combined.frame)
 
 
-def test_pool_takes_the_validated_share_from_the_outside_view():
+def test_pool_takes_its_share_from_the_outside_view():
     draws = draws_of(np.full(12, 1e9))
     inside = ov.outside_paths(draws, 12, 2.0, 2000, seed=1)
     flat = inside.with_frame(
         pd.DataFrame(np.tile(inside.frame.to_numpy()[:1], (2000, 1)), columns=inside.frame.columns)
     )
-    views = ov.combine(flat, draws, 12, 2.0, seed=0)
+    views = ov.combine(flat, draws, 12, 2.0, seed=0, combination=("pool", 0.3))
     from_outside = ~np.isclose(views.combined.frame.iloc[:, -1], flat.frame.iloc[0, -1])
-    assert from_outside.mean() == pytest.approx(ov.COMBINATION[1], abs=0.03)
+    assert from_outside.mean() == pytest.approx(0.3, abs=0.03)
+    assert np.isnan(views.effective_paths)
+
+
+def inside_with_growth(growth, base_month=1e9, age=2.0):
+    """Inside paths: 12 flat history months, then one year whose total is base * exp(growth)."""
+    draws = draws_of(np.full(12, base_month), n_draws=1)
+    template = ov.outside_paths(draws, 12, age, len(growth), seed=0)
+    history = np.full((len(growth), 12), base_month)
+    future = np.repeat((base_month * np.exp(np.asarray(growth)))[:, None], 12, axis=1)
+    frame = pd.DataFrame(np.hstack([history, future]), columns=template.frame.columns)
+    return draws, template.with_frame(frame)
+
+
+def test_prior_weights_give_the_closed_form_of_combine_normal():
+    # Inside first-year growth ~ N(0.9, 0.5); all paths share one scale and age, so the
+    # outside view's predictive is one normal and the weighted growth must be the product of
+    # normals that combine_normal gives in closed form.
+    growth = stats.norm.ppf((np.arange(20000) + 0.5) / 20000, 0.9, 0.5)
+    _, inside = inside_with_growth(growth)
+    model = ov.reference_model()
+    pred = model.predict(
+        pd.DataFrame({"log_scale": [np.log10(12e9)], "age_years": [2.0], "subannual": [0.0]})
+    )
+    for lam in (0.5, 1.0):
+        p = ov.prior_weights(inside, 2.0, lam, model)
+        mean = float(np.sum(p * growth))
+        sd = float(np.sqrt(np.sum(p * (growth - mean) ** 2)))
+        want_mean, want_sd = rc.combine_normal(
+            0.9, 0.5, pred["mean"].iloc[0], pred["sd"].iloc[0], lam
+        )
+        assert mean == pytest.approx(want_mean, abs=2e-3)
+        assert sd == pytest.approx(want_sd, rel=5e-3)
+    assert ov.prior_weights(inside, 2.0, 0.0, model) == pytest.approx(np.full(20000, 1 / 20000))
+
+
+def test_prior_combination_resamples_inside_paths_only():
+    rng = np.random.default_rng(5)
+    draws, inside = inside_with_growth(rng.normal(0.8, 0.4, 3000))
+    views = ov.combine(inside, draws, 12, 2.0, seed=4, combination=("prior", 0.5))
+    rows = {tuple(np.round(r, 3)) for r in inside.frame.to_numpy()}
+    assert all(tuple(np.round(r, 3)) in rows for r in views.combined.frame.to_numpy())
+    assert views.family == "prior" and views.weight == 0.5
+    assert 100 < views.effective_paths < 3000
+    again = ov.combine(inside, draws, 12, 2.0, seed=4, combination=("prior", 0.5))
+    pd.testing.assert_frame_equal(views.combined.frame, again.combined.frame)
+
+
+def test_prior_needs_a_full_forecast_year():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 6, 2.0, 200, seed=1)
+    with pytest.raises(ModelError, match=r"shorter than 12 months.*horizon_months"):
+        ov.combine(inside, draws, 6, 2.0, seed=0, combination=("prior", 0.5))
+    with pytest.raises(ModelError, match="cannot combine sample paths"):
+        ov.combine(inside, draws, 6, 2.0, seed=0, combination=("mixture", 0.5))
 
 
 def young_csv(tmp_path, months):
@@ -130,4 +185,36 @@ def test_window_table_and_the_report_sentence_use_the_paths_totals():
     from shopcast.report_text import views_text
 
     text = views_text(views, table)
-    assert "70%" in text and "30%" in text and f"{p90 / p10:.1f}x" in text
+    assert "prior of weight 0.5" in text and f"{p90 / p10:.1f}x" in text
+    assert f"About {views.effective_paths:,.0f} effective inside paths of 500" in text
+    pooled = ov.combine(inside, draws, 12, 2.0, seed=2, combination=("pool", 0.3))
+    text = views_text(pooled, ov.window_table(pooled, "2023-01-01", "2023-12-01", 20e9))
+    assert "70%" in text and "30%" in text
+
+
+def test_a_horizon_shorter_than_a_year_is_weighed_on_a_full_year_then_cut():
+    from shopcast.gmv.pipeline import ForecastSettings
+
+    result = run_goal_forecast(
+        as_of="2023-08-31",
+        history_end="",
+        horizon_months=6,
+        settings=ForecastSettings(model="drift_log"),
+        seed=0,
+        **SMALL,
+    )
+    months = pd.DatetimeIndex(result.paths.frame.columns)
+    assert months[-1] == pd.Timestamp("2024-02-01")  # Aug 2023 + 6 months
+    for paths in (result.views.inside, result.views.outside, result.views.combined):
+        assert pd.DatetimeIndex(paths.frame.columns)[-1] == months[-1]
+    assert result.views.family == "prior" and result.views.effective_paths > 0
+    assert 0 < result.absolute.probability < 1
+
+
+def test_weight_zero_is_the_truncated_inside_view_in_both_families():
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 24, 2.0, 500, seed=1)
+    pool = ov.combine(inside, draws, 24, 2.0, seed=3, combination=("pool", 0.0))
+    prior = ov.combine(inside, draws, 24, 2.0, seed=3, combination=("prior", 0.0))
+    pd.testing.assert_frame_equal(pool.combined.frame, prior.combined.frame)
+    assert not ov.implausible_paths(prior.combined, 2.0).any()

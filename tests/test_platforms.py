@@ -52,7 +52,42 @@ def test_pairs_on_a_lower_bound_are_kept_but_not_usable():
     pairs = growth_pairs()
     kuaishou_annual = pairs[(pairs["platform"] == "Kuaishou e-commerce") & (pairs["months"] == 12)]
     assert len(kuaishou_annual) == 1 and not kuaishou_annual["usable"].iloc[0]
-    assert pairs["usable"].sum() == len(pairs) - 1
+    unusable = pairs.loc[~pairs["usable"], ["platform", "period_end"]].astype(str)
+    # Kuaishou 2023 ("will exceed 900 billion" in 2022) and Alibaba's fiscal 2016 ("surpassed
+    # 3 trillion" with ten days left): ratios on a bound, with no stated growth to use instead
+    assert sorted(map(tuple, unusable.to_numpy())) == [
+        ("Alibaba China retail marketplaces", "2016-03-31"),
+        ("Kuaishou e-commerce", "2023-12-31"),
+    ]
+
+
+def test_a_stated_growth_beats_a_ratio_that_rests_on_a_bound(tmp_path):
+    # Etsy Q4 2022 is "just over $4 billion" (a lower bound) and "4% lower" than Q4 2021; Q4
+    # 2023 is $4.0 billion, "down 0.7%": both pairs use the stated growth, not the ratio.
+    pairs = growth_pairs()
+    etsy = pairs[pairs["platform"] == "Etsy"].set_index("period_end")
+    assert etsy.loc["2022-12-31", "source"] == "published_growth"
+    assert etsy.loc["2022-12-31", "log_growth"] == pytest.approx(np.log(0.96))
+    assert etsy.loc["2023-12-31", "log_growth"] == pytest.approx(np.log(1 - 0.007))
+    assert etsy[["usable"]].all().all()
+    # without a stated growth the same bounded ratio is kept, but not fitted
+    raw = pd.read_csv(PLATFORM_GMV_CSV, dtype=str, keep_default_na=False)
+    raw.loc[raw["platform"] == "Etsy", "yoy_growth"] = ""
+    path = tmp_path / "platform_gmv.csv"
+    raw.to_csv(path, index=False)
+    bare = growth_pairs(load_platform_gmv(path))
+    row = bare[(bare["platform"] == "Etsy") & (bare["period_end"] == "2022-12-31")].iloc[0]
+    assert row["source"] == "levels" and not row["usable"]
+    assert row["log_growth"] == pytest.approx(np.log(4.0e9 / 4.2e9))
+
+
+def test_the_reference_class_has_ten_platforms_with_usable_pairs():
+    pairs = growth_pairs()
+    usable = pairs[pairs["usable"]]
+    assert usable["platform"].nunique() >= 10
+    launches = load_launches()
+    assert set(usable["platform"]) <= set(launches.index)  # every fitted pair has an age
+    assert usable["age_years"].notna().all() and (usable["age_years"] >= 0).all()
 
 
 def test_one_pair_per_period_even_when_two_currencies_report_it():

@@ -233,3 +233,15 @@ def test_bad_arguments():
         reconstruct(_consistent_anchors(), coverage="indonesia")
     with pytest.raises(ModelError, match=r"lacks column.*value_low_usd"):
         reconstruct(_consistent_anchors().drop(columns="value_low_usd"))
+
+
+def test_month_support_names_interpolated_months_between_estimates():
+    us = reconstruct(load_anchors(), coverage="united_states", n_draws=10, seed=0)
+    support = us.support
+    assert list(support.index) == list(us.draws.columns)
+    sep = support.loc[pd.Timestamp("2023-09-01")]
+    assert sep["evidence"] == "interpolated" and sep["rests_on"] == "" and sep["n_figures"] == 0
+    aug = support.loc[pd.Timestamp("2023-08-01")]
+    assert aug["evidence"] == "estimate" and aug["rests_on"] == "us_2023_08_daily (estimate)"
+    spread = us.draws.quantile(0.9) / us.draws.quantile(0.1)
+    np.testing.assert_allclose(support["p90_over_p10"].to_numpy(), spread.to_numpy())

@@ -121,6 +121,19 @@ def test_time_series_forecast_uses_only_growth_known_at_the_origin():
         assert prev[i] == pytest.approx(earlier["log_growth"].iloc[0])
 
 
+def test_time_series_forecast_ignores_a_growth_that_ended_long_before_the_origin():
+    # Shopee's case: a 2017 quarter is no time-series forecast of its 2024 year.
+    data = synthetic_class(n_platforms=3, per=3, seed=2)
+    data["months"] = 12
+    mine = data[data["platform"] == "p0"].index
+    data.loc[mine[-1], "period_end"] = pd.Timestamp("2016-12-31")  # origin 2015-12
+    prev = rc._previous_growth(data)
+    assert np.isnan(prev[mine[-1]])  # the latest earlier pair ends in 2011
+    # a growth that ends at the origin itself is the freshest there is, and is kept
+    assert prev[mine[1]] == pytest.approx(data.loc[mine[0], "log_growth"])
+    assert rc.RECENT_MONTHS == 12
+
+
 def test_combination_choice_is_deterministic_and_on_the_grid():
     lopo = rc.leave_one_platform_out(
         synthetic_class(n_platforms=10, seed=4), lambda: rc.OutsideViewModel("scale_age")

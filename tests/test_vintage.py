@@ -192,3 +192,91 @@ def test_user_csv_same_date_same_publication_is_refused(tmp_path):
     rows = [*_monthly_rows(), ("2022-03-01", 1.0, "2022-04-05")]
     with pytest.raises(DataError, match="a revision needs a later published date"):
         load_gmv_csv(_write(tmp_path / "gmv.csv", rows))
+
+
+def _with_nowcast(src: Path, dst: Path, published: str) -> Path:
+    """The anchors plus one global June-2023 monthly rate of 1.5 B published on ``published``."""
+    with open(src, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    row = dict.fromkeys(rows[0], "")
+    row.update(
+        anchor_id="nowcast_2023_06",
+        coverage="global",
+        period_start="2023-06-01",
+        period_end="2023-06-30",
+        measure="monthly_rate",
+        kind="estimate",
+        value_usd="1500000000",
+        uncertainty="0.1",
+        publisher="test",
+        published=published,
+        source_note="synthetic nowcast figure (test only)",
+    )
+    with open(dst, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, row])
+    return dst
+
+
+def test_a_partial_period_figure_known_on_as_of_constrains_its_month(tmp_path):
+    """The nowcast: a June-2023 figure published by 31 Aug 2023 pins June down; one published
+    after 31 Aug does not move the history at all."""
+    from shopcast.gmv.reconstruct import reconstruct
+
+    day = "2023-08-31"
+    base, _ = anchors_as_of(load_anchors(ANCHORS_CSV), day)
+    baseline = reconstruct(base, n_draws=40, seed=2)
+    june = pd.Timestamp("2023-06-01")
+    assert baseline.support.loc[june, "evidence"] == "extrapolated"
+    assert baseline.support.loc[june, "rests_on"] == ""
+
+    early = _with_nowcast(ANCHORS_CSV, tmp_path / "early.csv", "2023-07-15")
+    known, _ = anchors_as_of(load_anchors(early), day)
+    nowcast = reconstruct(known, n_draws=40, seed=2)
+    support = nowcast.support.loc[june]
+    assert support["evidence"] == "estimate"
+    assert "nowcast_2023_06 (estimate)" in support["rests_on"]
+    median = float(nowcast.draws[june].median())
+    assert 1.5e9 * np.exp(-0.2) < median < 1.5e9 * np.exp(0.2)  # within 2 sigma of the figure
+    assert support["p90_over_p10"] < baseline.support.loc[june, "p90_over_p10"] / 3
+    assert nowcast.draws.columns[-1] == pd.Timestamp("2023-08-01")
+
+    late = _with_nowcast(ANCHORS_CSV, tmp_path / "late.csv", "2023-09-15")
+    known, later = anchors_as_of(load_anchors(late), day)
+    assert "nowcast_2023_06" in set(later["anchor_id"])
+    unmoved = reconstruct(known, n_draws=40, seed=2)
+    pd.testing.assert_frame_equal(unmoved.draws, baseline.draws)
+    assert "nowcast_2023_06" not in " ".join(unmoved.support["rests_on"])
+
+
+def test_the_goal_forecast_says_what_each_history_month_rests_on():
+    from shopcast.gmv.pipeline import ForecastSettings, run_goal_forecast
+    from shopcast.report_text import support_sentence
+
+    result = run_goal_forecast(
+        as_of="2023-08-31",
+        history_end="",
+        horizon_months=24,
+        settings=ForecastSettings(model="drift_log"),
+        n_draws=20,
+        n_histories=5,
+        n_samples=300,
+        seed=0,
+    )
+    support = result.support
+    assert list(support.index) == list(result.history.index)
+    aug = support.loc[pd.Timestamp("2023-08-01")]
+    assert aug["rests_on"] == "us_2023_08_daily (lower bound)" and aug["evidence"] == "partial"
+    months_2023 = support.loc["2023-01-01":"2023-07-01"]
+    assert (months_2023["evidence"] == "extrapolated").all() and (
+        months_2023["n_figures"] == 0
+    ).all()
+    assert (support.loc["2022-01-01":"2022-12-01", "evidence"] == "estimate").all()
+    # every figure named is one the vintage knew
+    named = {
+        part.split(" (")[0] for text in support["rests_on"] for part in text.split("; ") if part
+    }
+    assert named <= set(result.anchors["anchor_id"])
+    sentence = support_sentence(support)
+    assert "Jan 2023 to Jul 2023 (7)" in sentence and "Jan 2022 to Dec 2022 (12)" in sentence

@@ -302,6 +302,48 @@ def vintage_sentence(result: Any) -> str:
     )
 
 
+def _month_runs(months: pd.DatetimeIndex) -> str:
+    """``Jan 2023-Jul 2023, Sep 2023`` for a set of months (consecutive ones joined)."""
+    runs: list[list[pd.Timestamp]] = []
+    for month in sorted(months):
+        if runs and month == runs[-1][-1] + pd.offsets.MonthBegin(1):
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(
+        f"{r[0]:%b %Y}" if len(r) == 1 else f"{r[0]:%b %Y} to {r[-1]:%b %Y}" for r in runs
+    )
+
+
+def support_sentence(support: pd.DataFrame | None) -> str:
+    """What the reconstructed history rests on, month by month, in one Markdown paragraph.
+
+    Args:
+        support: :attr:`shopcast.gmv.pipeline.GoalForecast.support` (None: an observed series).
+    """
+    if support is None or support.empty:
+        return ""
+    wording = {
+        "estimate": "pinned down by estimates",
+        "partial": "covered only by bounds or by estimates of a part (a floor or a ceiling, "
+        "not a value)",
+        "interpolated": "covered by no figure, interpolated between months that are",
+        "extrapolated": "covered by no figure and past the last month pinned down: "
+        "extrapolated by the reconstruction's smoothness, with widening spread",
+    }
+    parts = []
+    for evidence, text in wording.items():
+        months = pd.DatetimeIndex(support.index[support["evidence"] == evidence])
+        if len(months):
+            parts.append(f"{_month_runs(months)} ({len(months)}) {text}")
+    last = support.index[-1]
+    return md_escape(
+        f"What the {len(support)} months of history rest on: " + "; ".join(parts) + ". "
+        f"The spread of the last history month ({last:%b %Y}) is "
+        f"{support['p90_over_p10'].iloc[-1]:.1f}x from P10 to P90."
+    )
+
+
 def views_text(views: Any, table: pd.DataFrame) -> str:
     """Which view dominates the goal forecast, and why (Markdown).
 
@@ -318,11 +360,40 @@ def views_text(views: Any, table: pd.DataFrame) -> str:
         )
     inside, outside, combined = (table.loc[k] for k in ("inside", "outside", "combined"))
     narrower = "outside" if outside["p90_over_p10"] < inside["p90_over_p10"] else "inside"
+    rule = (
+        "the rule that gave the lowest CRPS when each platform of the reference class was "
+        "forecast from the others (leave-one-platform-out)"
+    )
+    if views.family == "prior":
+        first = (
+            f"The combined forecast takes the outside view as a prior of weight "
+            f"{views.weight:g} on the inside view: each inside path is drawn in proportion to "
+            "how likely the reference class finds its first forecast year's growth (that "
+            f"density to the power {views.weight:g}), {rule}. About "
+            f"{views.effective_paths:,.0f} effective inside paths of {len(views.inside):,} "
+            "carry it."
+        )
+        last = (
+            f"Both views shape every path: the inside view supplies the paths, the outside "
+            f"view how often each is drawn; the {narrower} view is the narrower one of the two."
+        )
+    else:
+        first = (
+            f"The combined forecast draws {pct(1 - views.weight)} of its paths from the inside "
+            f"view and {pct(views.weight)} from the outside view: {rule}."
+        )
+        last = (
+            f"By weight the inside view dominates the centre of the forecast; the {narrower} "
+            "view is the narrower one"
+            + (
+                ", and it is the truncation and the outside share that pull in the inside "
+                "view's explosive upper tail."
+                if narrower == "outside"
+                else "."
+            )
+        )
     parts = [
-        f"The combined forecast draws {pct(1 - views.weight)} of its paths from the inside "
-        f"view and {pct(views.weight)} from the outside view: the split that gave the lowest "
-        "CRPS when each platform of the reference class was forecast from the others "
-        "(leave-one-platform-out).",
+        first,
         f"{pct(views.truncated_share)} of the inside view's paths grew faster in some forecast "
         "year than the reference class makes plausible (above the 99.5% quantile of its "
         "growth for that path's annual GMV and age) and were replaced by plausible inside "
@@ -332,13 +403,6 @@ def views_text(views: Any, table: pd.DataFrame) -> str:
         f"{usd(outside['p90'])} ({outside['p90_over_p10']:.1f}x), combined "
         f"{usd(combined['p10'])} to {usd(combined['p90'])} "
         f"({combined['p90_over_p10']:.1f}x).",
-        f"By weight the inside view dominates the centre of the forecast; the {narrower} view "
-        "is the narrower one"
-        + (
-            ", and it is the truncation and the outside share that pull in the inside view's "
-            "explosive upper tail."
-            if narrower == "outside"
-            else "."
-        ),
+        last,
     ]
     return md_escape(" ".join(parts))

@@ -200,16 +200,28 @@ def combine_normal(mean_in, sd_in, mean_out, sd_out, lam: float):
     return var * (p_in * mean_in + p_out * mean_out), np.sqrt(var)
 
 
+#: Months before the forecast origin within which a platform's previous growth must end to be
+#: its time-series forecast. The time-series rule stands in for the inside view, which always
+#: knows the market's recent months; a growth that ended years before the origin (Shopee's
+#: 2017 quarter for its 2024 year) is not what a model of recent history would carry forward.
+RECENT_MONTHS = 12
+
+
 def _previous_growth(pairs: pd.DataFrame) -> pd.Series:
-    """For each pair, the same platform's latest growth known at its forecast origin.
+    """For each pair, the same platform's latest recent growth known at its forecast origin.
 
     Known at the origin means the earlier pair's period ended on or before the end of this
-    pair's base period. Same-length pairs are preferred. NaN when there is none.
+    pair's base period (the origin); recent means it ended less than :data:`RECENT_MONTHS`
+    before the origin. Same-length pairs are preferred. NaN when there is none.
     """
     out = pd.Series(np.nan, index=pairs.index)
     for i, row in pairs.iterrows():
         origin = row["period_end"] - pd.DateOffset(years=1)
-        mine = pairs[(pairs["platform"] == row["platform"]) & (pairs["period_end"] <= origin)]
+        mine = pairs[
+            (pairs["platform"] == row["platform"])
+            & (pairs["period_end"] <= origin)
+            & (pairs["period_end"] > origin - pd.DateOffset(months=RECENT_MONTHS))
+        ]
         if mine.empty:
             continue
         same = mine[mine["months"] == row["months"]]

@@ -13,8 +13,14 @@ annual GMV and age grew over the next year. This module
   :data:`~shopcast.forecasting.reference_class.PLAUSIBLE_QUANTILE` quantile at that path's
   scale and age) and replaces them by resampling the plausible ones;
 - combines the two by the rule chosen on the leave-one-platform-out validation
-  (:data:`COMBINATION`, :func:`combine`): a linear pool, each combined path drawn from the
-  outside view with probability ``weight`` and from the (truncated) inside view otherwise.
+  (:data:`COMBINATION`, :func:`combine`). Two families are validated: a linear pool (each
+  combined path drawn from the outside view with probability ``weight``, from the truncated
+  inside view otherwise) and the outside view as a prior of weight ``weight`` on the inside
+  view (:func:`~shopcast.forecasting.reference_class.combine_normal`: the combined density is
+  ``inside(g) * outside(g) ** weight`` in the first forecast year's log growth ``g``). On sample
+  paths the prior is applied by importance resampling: each truncated inside path is drawn with
+  probability proportional to ``outside(g) ** weight`` at its own scale and age, which gives
+  that density exactly as the number of paths grows.
 
 The choices in :data:`COVARIATES` and :data:`COMBINATION` are constants so that a goal forecast
 does not refit the validation; ``tests/test_outside_view.py`` recomputes the validation and
@@ -43,8 +49,14 @@ from shopcast.gmv.platforms import growth_pairs
 #: Covariates of the outside view, chosen by leave-one-platform-out CRPS (scale and age beat
 #: scale alone: bench/outside_view.py).
 COVARIATES = "scale_age"
-#: The combination rule chosen by leave-one-platform-out CRPS: (family, outside weight).
-COMBINATION = ("pool", 0.3)
+#: The combination rule chosen by leave-one-platform-out CRPS: (family, outside weight). The
+#: outside view as a prior of weight 0.5 on the inside view (bench/results/outside_view.md).
+COMBINATION = ("prior", 0.5)
+#: Combination families :func:`combine` applies to sample paths.
+PATH_FAMILIES = ("pool", "prior")
+#: Below this effective number of inside paths the prior's resampling rests on few paths, and
+#: the report says so.
+MIN_EFFECTIVE_PATHS = 100
 #: Fewest months a young market's forecast accepts; below it no annual scale can be placed.
 YOUNG_MIN_MONTHS = 3
 #: Months from which the inside models forecast (below it a series is a young market).
@@ -240,6 +252,9 @@ class Views:
         growth: the first forecast year under each view (rows): next-12-month GMV as a multiple
             of the last 12 months, its P10, P50 and P90 (columns ``p10``, ``p50``, ``p90``).
         notes: sentences for the report's caveats.
+        effective_paths: for the prior family, the effective number of distinct inside paths
+            behind the combined forecast (``1 / sum(p_i^2)`` of the resampling probabilities);
+            NaN for the pool.
     """
 
     inside: SamplePaths | None
@@ -251,6 +266,20 @@ class Views:
     truncated_share: float
     growth: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    effective_paths: float = float("nan")
+
+    def until(self, last_month: pd.Timestamp) -> Views:
+        """The same views with every path cut after ``last_month`` (a shorter horizon)."""
+
+        def cut(paths: SamplePaths | None) -> SamplePaths | None:
+            if paths is None:
+                return None
+            keep = pd.DatetimeIndex(paths.frame.columns) <= pd.Timestamp(last_month)
+            return paths.with_frame(paths.frame.loc[:, keep])
+
+        return replace(
+            self, inside=cut(self.inside), outside=cut(self.outside), combined=cut(self.combined)
+        )
 
 
 def market_age(history: pd.Series) -> float:
@@ -262,6 +291,42 @@ def market_age(history: pd.Series) -> float:
     return ((last.year - first.year) * 12 + last.month - first.month + 1) / 12.0
 
 
+def prior_weights(
+    paths: SamplePaths, age_years: float, weight: float, model: OutsideViewModel | None = None
+) -> np.ndarray:
+    """Resampling probabilities of ``paths`` under the outside view as a prior of ``weight``.
+
+    Each path's probability is proportional to ``outside(g) ** weight``, where ``g`` is its
+    first forecast year's log growth and ``outside`` the reference class's predictive density
+    at the path's own annual GMV (the last 12 history months) and ``age_years``.
+
+    Returns:
+        Probabilities summing to 1 (one per path).
+
+    Raises:
+        ModelError: the forecast is shorter than a year (no first-year growth to weigh).
+    """
+    model = model or reference_model()
+    growth = yearly_growth(paths)
+    if 1 not in growth:
+        raise ModelError(
+            "the outside view as a prior weighs each path's first forecast year; the forecast "
+            "is shorter than 12 months: set horizon_months to 12 or more"
+        )
+    months = pd.DatetimeIndex(paths.frame.columns)
+    n_hist = int((months <= paths.last_actual).sum())
+    base = _annual_base(paths.frame.to_numpy(dtype=float)[:, :n_hist])
+    pred = model.predict(_frame(np.log10(base), np.full(len(base), age_years)))
+    logw = weight * stats.norm.logpdf(
+        growth[1].to_numpy(), pred["mean"].to_numpy(), pred["sd"].to_numpy()
+    )
+    logw = np.where(np.isfinite(logw), logw, -np.inf)
+    if not np.isfinite(logw).any():
+        raise ModelError("no inside path has a finite first-year growth to weigh")
+    w = np.exp(logw - logw.max())
+    return w / w.sum()
+
+
 def combine(
     inside: SamplePaths | None,
     draws: pd.DataFrame,
@@ -271,7 +336,7 @@ def combine(
     combination: tuple[str, float] = COMBINATION,
     model: OutsideViewModel | None = None,
 ) -> Views:
-    """Truncate the inside view's implausible paths and pool it with the outside view.
+    """Truncate the inside view's implausible paths and combine it with the outside view.
 
     Args:
         inside: the inside view's paths (history then forecast), or None for a young market
@@ -279,13 +344,20 @@ def combine(
         draws: the history draws the paths grew from.
         horizon: months forecast.
         age_years: the market's age at the last history month.
-        seed: seeds the outside paths, the resampling and the pool (same seed, same paths).
-        combination: ``(family, weight)``; only ``"pool"`` applies to paths.
+        seed: seeds the outside paths, the resampling and the combination (same seed, same
+            paths).
+        combination: ``(family, weight)``: ``("pool", w)`` draws a share ``w`` of the paths
+            from the outside view; ``("prior", w)`` resamples the truncated inside paths with
+            probabilities proportional to ``outside(g) ** w`` (:func:`prior_weights`). Weight 0
+            is the truncated inside view in both.
         model: a fitted outside view (default: :func:`reference_model`).
     """
     family, weight = combination
-    if family != "pool":
-        raise ModelError(f"only the linear pool can combine sample paths; got {family!r}")
+    if family not in PATH_FAMILIES:
+        raise ModelError(
+            f"combination family {family!r} cannot combine sample paths; use one of "
+            f"{', '.join(PATH_FAMILIES)}"
+        )
     model = model or reference_model()
     seeds = np.random.SeedSequence(seed).generate_state(3)
     n = len(inside) if inside is not None else 2000
@@ -295,6 +367,7 @@ def combine(
     # that no combined path grows faster than the bound.
     outside, _, _ = _truncate(outside, age_years, model, rng)
     notes: list[str] = []
+    effective = float("nan")
     if inside is None:
         combined, truncated, weight_used = outside, 0.0, 1.0
     else:
@@ -305,14 +378,35 @@ def combine(
                 "Every inside-view path grew faster than the reference class makes plausible; "
                 "the forecast is the outside view alone."
             )
-            kept, weight_used = outside, 1.0
-        pick = np.random.default_rng(int(seeds[2])).random(n) < weight_used
-        values = np.where(pick[:, None], outside.frame.to_numpy(), kept.frame.to_numpy())
-        frame = paths_frame(values, pd.DatetimeIndex(inside.frame.columns))
-        draw_in = np.asarray(kept.draw_of_row or tuple(range(n)), dtype=object)
-        draw_out = np.asarray(outside.draw_of_row, dtype=object)
-        draws_of = tuple(np.where(pick, draw_out, draw_in).tolist())
-        combined = replace(inside, frame=frame, draw_of_row=draws_of)
+            frame = paths_frame(outside.frame.to_numpy(), pd.DatetimeIndex(inside.frame.columns))
+            combined = replace(inside, frame=frame, draw_of_row=outside.draw_of_row)
+            weight_used = 1.0
+        elif weight_used == 0:
+            combined = kept  # weight 0 is the truncated inside view in either family
+        elif family == "pool":
+            pick = np.random.default_rng(int(seeds[2])).random(n) < weight_used
+            values = np.where(pick[:, None], outside.frame.to_numpy(), kept.frame.to_numpy())
+            frame = paths_frame(values, pd.DatetimeIndex(inside.frame.columns))
+            draw_in = np.asarray(kept.draw_of_row or tuple(range(n)), dtype=object)
+            draw_out = np.asarray(outside.draw_of_row, dtype=object)
+            draws_of = tuple(np.where(pick, draw_out, draw_in).tolist())
+            combined = replace(inside, frame=frame, draw_of_row=draws_of)
+        else:
+            prob = prior_weights(kept, age_years, weight_used, model)
+            effective = float(1.0 / np.sum(np.square(prob)))
+            rows = np.random.default_rng(int(seeds[2])).choice(n, size=n, p=prob)
+            frame = kept.frame.iloc[rows].set_axis(kept.frame.index, axis=0)
+            draws_of = None
+            if kept.draw_of_row is not None:
+                draws_of = tuple(np.asarray(kept.draw_of_row, dtype=object)[rows].tolist())
+            combined = replace(inside, frame=frame, draw_of_row=draws_of)
+            if effective < MIN_EFFECTIVE_PATHS:
+                notes.append(
+                    f"The outside view, as a prior, leaves about {effective:.0f} effective "
+                    f"inside paths of {n}: the inside view's first-year growth sits far in "
+                    "the reference class's tail, and the combined forecast rests on few of "
+                    "its paths."
+                )
     last = outside.last_actual
     table = {}
     for name, frame in (("inside", inside), ("outside", outside), ("combined", combined)):
@@ -324,8 +418,9 @@ def combine(
             table[name] = {"p10": np.exp(q[0]), "p50": np.exp(q[1]), "p90": np.exp(q[2])}
     growth = pd.DataFrame(table).T
     return Views(
-        inside, outside, combined, age_years, family, weight_used, truncated, growth, notes
-    )
+        inside, outside, combined, age_years, family, weight_used, truncated, growth, notes,
+        effective,
+    )  # fmt: skip
 
 
 def window_table(views: Views, start: str, end: str, target: float) -> pd.DataFrame:

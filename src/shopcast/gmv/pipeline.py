@@ -46,7 +46,7 @@ from shopcast.gmv.outside_view import (
     combine,
     market_age,
 )
-from shopcast.gmv.reconstruct import reconstruct
+from shopcast.gmv.reconstruct import fitted_members, month_support, reconstruct
 from shopcast.gmv.schema import GOAL_ENSEMBLE, GOAL_MODELS
 from shopcast.gmv.series import load_gmv_csv
 from shopcast.gmv.vintage import anchors_as_of, parse_as_of
@@ -70,8 +70,10 @@ class ForecastSettings:
         festival_effects: November/December shopping-festival effects (Prophet).
         ad_scenario: add the advertising regressor scenario (Prophet).
         ad_growth_per_year: assumed future year-over-year growth of ad volume (0.5 = +50%).
-        outside_weight: share of paths from the outside view in the combined forecast (default
-            the leave-one-platform-out choice; 0 keeps the inside view, still truncated).
+        outside_weight: weight of the outside view in the combined forecast, in the family of
+            :data:`~shopcast.gmv.outside_view.COMBINATION` (the prior's exponent, or the pool's
+            share of paths); default the leave-one-platform-out choice; 0 keeps the inside
+            view, still truncated.
     """
 
     model: str = "prophet"
@@ -152,6 +154,9 @@ class GoalForecast:
         as_of: the data vintage (ISO date; "" = every figure in the file, as known today).
         views: the inside, outside and combined forecasts (:class:`Views`); ``paths`` are its
             combined paths. For a young market (fewer than 12 months) ``views.inside`` is None.
+        support: what each month of a reconstructed history rests on (the figures known on
+            ``as_of`` whose periods cover it, and whether they pin it down; see
+            :func:`shopcast.gmv.reconstruct.month_support`); None for an observed history.
     """
 
     history_kind: str
@@ -177,6 +182,7 @@ class GoalForecast:
     notes: list[str] = field(default_factory=list)
     as_of: str = ""
     views: Views | None = None
+    support: pd.DataFrame | None = None
 
 
 def load_history(
@@ -302,6 +308,9 @@ def run_goal_forecast(
     kind, draws, anchors, residuals = load_history(
         data_file, coverage, segment, n_draws, seed, history_end, as_of
     )
+    support = None
+    if residuals is not None:
+        support = month_support(residuals, draws, coverage, fitted_members(coverage, anchors))
     history = draws.median(axis=0)
     history.index = pd.DatetimeIndex(history.index, freq="MS")
     last = pd.Timestamp(history.index[-1])
@@ -336,7 +345,7 @@ def run_goal_forecast(
             goals.multiple_goal(paths, goal_start, goal_end, goal_multiple, base_start, base_end),
             None, None, None, None, goals.time_to_goal(paths, goal_target_usd), summary, "",
             "no backtest: the history is too short", notes,
-            "" if cutoff is None else f"{cutoff:%Y-%m-%d}", views,
+            "" if cutoff is None else f"{cutoff:%Y-%m-%d}", views, support,
         )  # fmt: skip
 
     factories = forecaster_factories(settings, history)
@@ -355,19 +364,24 @@ def run_goal_forecast(
         name, reason = settings.model, "pinned in the parameters"
         factory = factories[name]
 
+    # The outside view as a prior weighs each path's first forecast year: forecast at least a
+    # year, combine, then cut back to the horizon asked for.
+    span = max(horizon_months, 12)
     inside = forecast_over_draws(
         factory,
         draws,
-        horizon_months,
+        span,
         n_samples=n_samples,
         seed=seed,
         n_histories=min(n_histories, len(draws)),
     )
     inside = replace(inside, history_kind=kind)  # so that charts name the history correctly
     views = combine(
-        inside, draws, horizon_months, age, seed=seed,
+        inside, draws, span, age, seed=seed,
         combination=(COMBINATION[0], settings.outside_weight),
     )  # fmt: skip
+    if span > horizon_months:
+        views = views.until(last + pd.DateOffset(months=horizon_months))
     paths = replace(views.combined, history_kind=kind)
     notes.extend(views.notes)
     absolute = goals.absolute_goal(paths, goal_start, goal_end, goal_target_usd)
@@ -446,6 +460,7 @@ def run_goal_forecast(
         notes,
         "" if cutoff is None else f"{cutoff:%Y-%m-%d}",
         views,
+        support,
     )
 
 

@@ -10,8 +10,10 @@ place a figure on a common dollar scale (assumptions, labelled as such in the fi
 platform's scale and age at the start of that year. A pair comes from two published levels of
 the same length exactly 12 months apart (same platform, measure and currency), or, when the
 earlier level was not published, from a growth rate the source states ("up 58% year-on-year");
-its base level is then *derived* (``level / (1 + growth)``, marked in ``source``). Growth is
-computed within one currency, so exchange rates never move it; they only place the scale.
+its base level is then *derived* (``level / (1 + growth)``, marked in ``source``). A stated
+growth rate is also preferred to the ratio of two levels when either level is only a lower
+bound (the ratio would only bound the growth). Growth is computed within one currency, so
+exchange rates never move it; they only place the scale.
 """
 
 from __future__ import annotations
@@ -189,7 +191,10 @@ def growth_pairs(
         key = (later["platform"], later["period_start"], later["period_end"])
         if key in seen:
             continue  # the same period in another currency: one pair per period
-        if len(earlier):
+        # A ratio of two levels is exact only when neither level is a bound ("over $4 billion");
+        # a growth rate the source states is then the better evidence, and is used instead.
+        bounded = len(earlier) and "lower" in {earlier.iloc[0]["bound"], later["bound"]}
+        if len(earlier) and not (bounded and np.isfinite(later["yoy_growth"])):
             base = earlier.iloc[0]
             base_value, source = float(base["value"]), "levels"
             lines = f"{base['line']},{later['line']}"

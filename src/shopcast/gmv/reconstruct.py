@@ -75,6 +75,9 @@ MIN_SIGMA = 0.01
 #: Tolerance of ``within_tolerance``, in anchor sigmas.
 TOLERANCE_SIGMAS = 2.0
 
+#: What a month of the reconstruction rests on, strongest first (:func:`month_support`).
+EVIDENCE = ("estimate", "partial", "interpolated", "extrapolated")
+
 RESIDUAL_COLUMNS = (
     "anchor_id",
     "coverage",
@@ -132,6 +135,20 @@ class Reconstruction:
         seed: the seed of the draws.
         unconverged: how many draws stopped at the solver's evaluation limit before converging
             (0 normally; they are kept in ``draws``).
+        support: what each month rests on, one row per month of the grid (index ``month``):
+            ``rests_on``: the figures whose period covers the month and that entered the fit,
+            each with how it was used (``anchor_id (estimate)``, ``(lower bound)``,
+            ``(upper bound)``; a part's estimate is a lower bound on its whole), "" for none;
+            ``n_figures``; ``evidence``, one of :data:`EVIDENCE`: ``estimate`` (estimates
+            cover the month for the whole coverage: an estimate of the coverage itself, or
+            of every fitted series that adds up to it, e.g. Southeast Asia and outside it
+            for global), ``partial`` (figures cover the month but do not pin it down: bounds,
+            or an estimate of only a part),
+            ``interpolated`` (no figure covers it; months resting on estimates lie on both
+            sides) or ``extrapolated`` (before the first or after the last month resting on
+            an estimate, with no figure on the month itself: the smoothness prior carries
+            the growth on, with widening spread); ``p90_over_p10``: the spread of the
+            month's draws.
     """
 
     coverage: str
@@ -142,6 +159,7 @@ class Reconstruction:
     smoothness: float
     seed: int
     unconverged: int = 0
+    support: pd.DataFrame | None = None
 
     def quantiles(self, qs: tuple[float, ...] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
         """Per-month quantiles of the draws: index months, one column per quantile."""
@@ -494,6 +512,67 @@ def reconstruct(
         smoothness=float(smoothness),
         seed=int(seed),
         unconverged=int(unconverged),
+        support=month_support(residuals, draws, coverage, fitted_members(coverage, anchors)),
+    )
+
+
+def fitted_members(coverage: str, anchors: pd.DataFrame) -> tuple[str, ...]:
+    """The latent series :func:`reconstruct` fits that add up to ``coverage`` from ``anchors``."""
+    components = _components(coverage, anchors)
+    return tuple(components[k] for k in _members(coverage, components) or [])
+
+
+def month_support(
+    residuals: pd.DataFrame, draws: pd.DataFrame, coverage: str, members: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """What each month of a reconstruction rests on (see :attr:`Reconstruction.support`).
+
+    A figure supports the months its period overlaps (a single-day rate: the month containing
+    the day), if it entered the fit.
+
+    Args:
+        residuals: the reconstruction's residuals table (which figures were used, and how).
+        draws: its draws (columns: the month grid).
+        coverage: the coverage reconstructed.
+        members: the fitted series that add up to it (estimates of all of them pin it down,
+            as an estimate of the coverage itself does).
+    """
+    grid = pd.DatetimeIndex(draws.columns)
+    used = residuals[residuals["used"].astype(bool)]
+    labels = {"estimate": "estimate", "lower_bound": "lower bound", "upper_bound": "upper bound"}
+    rests: list[list[str]] = [[] for _ in grid]
+    estimated: list[set[str]] = [set() for _ in grid]
+    for _, row in used.iterrows():
+        first, last = _month(row["period_start"]), _month(row["period_end"])
+        for m, month in enumerate(grid):
+            if first <= month <= last:
+                rests[m].append(f"{row['anchor_id']} ({labels[row['role']]})")
+                if row["role"] == "estimate" and row["link"] == "exact":
+                    estimated[m].add(row["compared_with"])
+    parts = set(members) or {coverage}
+    pinned = np.array([coverage in e or parts <= e for e in estimated])
+    pinned_at = np.flatnonzero(pinned)
+    evidence = []
+    for m in range(len(grid)):
+        if pinned[m]:
+            evidence.append("estimate")
+        elif rests[m]:
+            evidence.append("partial")
+        elif pinned_at.size and pinned_at.min() < m < pinned_at.max():
+            evidence.append("interpolated")
+        else:
+            evidence.append("extrapolated")
+    q10, q90 = draws.quantile(0.1).to_numpy(), draws.quantile(0.9).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(q10 > 0, q90 / q10, np.nan)
+    return pd.DataFrame(
+        {
+            "rests_on": ["; ".join(r) for r in rests],
+            "n_figures": [len(r) for r in rests],
+            "evidence": evidence,
+            "p90_over_p10": spread,
+        },
+        index=pd.DatetimeIndex(grid, freq="MS", name="month"),
     )
 
 
