@@ -38,7 +38,9 @@ def run_batch(scenarios: list[str]) -> dict[str, dict[str, object]]:
     shopcast = Path(sys.executable).parent / "shopcast"
     with tempfile.TemporaryDirectory(prefix="shopcast-headlines-") as tmp:
         env = {**os.environ, "SHOPCAST_REPORTS_DIR": tmp}
-        done = subprocess.run([str(shopcast), "-q", "batch", "--force", *scenarios], env=env, check=False)
+        done = subprocess.run(
+            [str(shopcast), "-q", "batch", "--force", *scenarios], env=env, check=False
+        )
         if done.returncode != 0:
             sys.exit(f"the batch failed with exit {done.returncode}; see {tmp}/logs")
         return collect(Path(tmp))
