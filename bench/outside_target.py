@@ -124,7 +124,7 @@ def main() -> None:
         .to_string(),
         "",
         f"Combination: {result.views.family}, weight {result.views.weight:g}; inside paths "
-        f"replaced as implausible: {result.views.truncated_share:.1%}; effective inside paths "
+        f"capped (or replaced) as implausible: {result.views.truncated_share:.1%}; effective inside paths "
         f"behind the combined forecast: {result.views.effective_paths:,.0f} of {len(totals):,}.",
         "",
         f"**Combined P90/P10 = {combined['p90_over_p10']:.2f}** (target <= 4: "

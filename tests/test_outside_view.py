@@ -61,6 +61,25 @@ def test_no_combined_path_grows_faster_than_the_bound():
     pd.testing.assert_frame_equal(views.combined.frame, again.combined.frame)
 
 
+def test_a_later_explosion_is_capped_without_censoring_earlier_years():
+    # A path that explodes only in its second forecast year keeps its first year as the model
+    # made it; replacing whole paths would drop it and bias the first year down.
+    draws = draws_of(np.full(12, 1e9))
+    inside = ov.outside_paths(draws, 24, 2.0, 400, seed=1)
+    plausible = np.flatnonzero(~ov.implausible_paths(inside, 2.0))
+    exploded, calm = plausible[:50], plausible[50:]
+    values = inside.frame.to_numpy().copy()
+    values[exploded, 24:] *= np.exp(np.linspace(0.1, 8, 12))  # 12 history months, then year 2
+    inside = inside.with_frame(pd.DataFrame(values, columns=inside.frame.columns))
+    capped, share, rows = ov._truncate(inside, 2.0, ov.reference_model(), np.random.default_rng(0))
+    assert share >= 50 / 400 and (rows == np.arange(400)).all()  # capped in place, none replaced
+    out = capped.frame.to_numpy()
+    np.testing.assert_array_equal(out[exploded, :24], values[exploded, :24])  # year 1 kept
+    assert (out[exploded, 24:] < values[exploded, 24:]).all()  # the explosion brought down
+    np.testing.assert_array_equal(out[calm], values[calm])  # plausible paths unchanged
+    assert not ov.implausible_paths(capped, 2.0).any()
+
+
 def test_pool_takes_its_share_from_the_outside_view():
     draws = draws_of(np.full(12, 1e9))
     inside = ov.outside_paths(draws, 12, 2.0, 2000, seed=1)
@@ -109,7 +128,9 @@ def test_prior_combination_resamples_inside_paths_only():
     rng = np.random.default_rng(5)
     draws, inside = inside_with_growth(rng.normal(0.8, 0.4, 3000))
     views = ov.combine(inside, draws, 12, 2.0, seed=4, combination=("prior", 0.5))
-    rows = {tuple(np.round(r, 3)) for r in inside.frame.to_numpy()}
+    # every combined path is an inside path (capped where it broke the bound), never an outside one
+    capped, _, _ = ov._truncate(inside, 2.0, ov.reference_model(), np.random.default_rng(0))
+    rows = {tuple(np.round(r, 3)) for r in capped.frame.to_numpy()}
     assert all(tuple(np.round(r, 3)) in rows for r in views.combined.frame.to_numpy())
     assert views.family == "prior" and views.weight == 0.5
     assert 100 < views.effective_paths < 3000

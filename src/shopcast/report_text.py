@@ -396,8 +396,9 @@ def views_text(views: Any, table: pd.DataFrame) -> str:
         first,
         f"{pct(views.truncated_share)} of the inside view's paths grew faster in some forecast "
         "year than the reference class makes plausible (above the 99.5% quantile of its "
-        "growth for that path's annual GMV and age) and were replaced by plausible inside "
-        "paths drawn at random; the outside view's own paths are held to the same bound.",
+        "growth for that path's annual GMV and age) and were capped from that year on (the "
+        "year's growth set to the bound, later months moved with it; earlier years kept as "
+        "the model made them); the outside view's own paths are held to the same bound.",
         f"Goal window, P10 to P90: inside {usd(inside['p10'])} to {usd(inside['p90'])} "
         f"({inside['p90_over_p10']:.1f}x), outside {usd(outside['p10'])} to "
         f"{usd(outside['p90'])} ({outside['p90_over_p10']:.1f}x), combined "

@@ -11,7 +11,8 @@ annual GMV and age grew over the next year. This module
 - marks inside paths that grow faster than the reference class makes plausible
   (:func:`implausible_paths`: any forecast year whose growth exceeds the outside view's
   :data:`~shopcast.forecasting.reference_class.PLAUSIBLE_QUANTILE` quantile at that path's
-  scale and age) and replaces them by resampling the plausible ones;
+  scale and age) and caps them from that year on (a path that cannot be judged, with a
+  non-positive or non-finite year, is replaced by resampling the others);
 - combines the two by the rule chosen on the leave-one-platform-out validation
   (:data:`COMBINATION`, :func:`combine`). Two families are validated: a linear pool (each
   combined path drawn from the outside view with probability ``weight``, from the truncated
@@ -184,6 +185,46 @@ def yearly_growth(
     return pd.DataFrame(out, index=frame.index)
 
 
+def _year_bounds(
+    values: np.ndarray, n_hist: int, age_years: float, model, quantile: float, cap: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Walk the forecast years of ``values`` (rows = paths) against the plausibility bound.
+
+    Returns ``(bad, capped)``: rows that cannot be judged (a non-positive or non-finite year or
+    base) and, with ``cap``, rows whose growth was brought down to the bound in some year
+    (``values`` is changed in place: that year and every later month scaled by the same
+    factor); without ``cap``, ``capped`` marks the rows above the bound.
+    """
+    base = _annual_base(values[:, :n_hist])
+    bad = np.zeros(len(values), dtype=bool)
+    over = np.zeros(len(values), dtype=bool)
+    z = stats.norm.ppf(quantile)
+    k = 0
+    while n_hist + 12 * (k + 1) <= values.shape[1]:
+        year = slice(n_hist + 12 * k, n_hist + 12 * (k + 1))
+        total = values[:, year].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.log10(np.where(base > 0, base, np.nan))
+            g = np.log(total / base)
+        ok = np.isfinite(scale) & np.isfinite(g)
+        pred = model.predict(
+            _frame(np.where(ok, scale, SCALE_CENTRE), np.full(len(base), age_years + k))
+        )
+        upper = pred["mean"].to_numpy() + z * pred["sd"].to_numpy()
+        above = ok & (g > upper)
+        bad |= ~ok
+        over |= above
+        if cap and above.any():
+            # A year above the bound is brought down to it, with every later month moving by
+            # the same factor: the path's earlier years are left as the model made them.
+            factor = np.exp(upper[above] - g[above] - 1e-9)
+            values[above, n_hist + 12 * k :] *= factor[:, None]
+            total = values[:, year].sum(axis=1)
+        base = total
+        k += 1
+    return bad, over
+
+
 def implausible_paths(
     paths: SamplePaths,
     age_years: float,
@@ -197,45 +238,39 @@ def implausible_paths(
     or non-finite.
     """
     model = model or reference_model()
-    last = paths.last_actual
-    growth = yearly_growth(paths, last)
     months = pd.DatetimeIndex(paths.frame.columns)
+    n_hist = int((months <= paths.last_actual).sum())
     values = paths.frame.to_numpy(dtype=float)
-    n_hist = int((months <= last).sum())
-    base = _annual_base(values[:, :n_hist])
-    bad = np.zeros(len(paths), dtype=bool)
-    z = stats.norm.ppf(quantile)
-    for k in growth.columns:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.log10(np.where(base > 0, base, np.nan))
-        ok = np.isfinite(scale)
-        pred = model.predict(
-            _frame(np.where(ok, scale, SCALE_CENTRE), np.full(len(base), age_years + k - 1))
-        )
-        upper = pred["mean"].to_numpy() + z * pred["sd"].to_numpy()
-        g = growth[k].to_numpy()
-        bad |= ~ok | ~np.isfinite(g) | (g > upper)
-        base = base * np.exp(np.where(np.isfinite(g), g, 0.0))
-    return bad
+    bad, over = _year_bounds(values, n_hist, age_years, model, quantile, cap=False)
+    return bad | over
 
 
 def _truncate(paths: SamplePaths, age_years: float, model, rng):
-    """Replace implausible paths by plausible ones drawn at random.
+    """Bring every path within the plausibility bound.
+
+    A path whose forecast year grows faster than the bound is capped from that year on (the
+    year's growth set to the bound, later months moved by the same factor), so that an
+    explosion in a later year does not censor the earlier ones; a path that cannot be judged (a
+    non-positive or non-finite year) is replaced by a plausible one drawn at random.
 
     Returns:
-        ``(paths or None when none is plausible, share replaced, row taken for each row)``.
+        ``(paths or None when none can be kept, share capped or replaced, row taken for each
+        row)``.
     """
-    bad = implausible_paths(paths, age_years, model)
+    months = pd.DatetimeIndex(paths.frame.columns)
+    n_hist = int((months <= paths.last_actual).sum())
+    values = paths.frame.to_numpy(dtype=float).copy()
+    bad, capped = _year_bounds(values, n_hist, age_years, model, PLAUSIBLE_QUANTILE, cap=True)
     good = np.flatnonzero(~bad)
     if good.size == 0:
         return None, 1.0, None
     rows = np.arange(len(paths))
     rows[bad] = rng.choice(good, size=int(bad.sum()))
-    frame = paths.frame.iloc[rows].set_axis(paths.frame.index, axis=0)
+    frame = pd.DataFrame(values[rows], index=paths.frame.index, columns=paths.frame.columns)
     draws = None
     if paths.draw_of_row is not None:
         draws = tuple(np.asarray(paths.draw_of_row, dtype=object)[rows].tolist())
-    return replace(paths, frame=frame, draw_of_row=draws), float(bad.mean()), rows
+    return replace(paths, frame=frame, draw_of_row=draws), float((bad | capped).mean()), rows
 
 
 @dataclass
@@ -248,7 +283,7 @@ class Views:
         combined: the combined paths (what the goal probabilities use).
         age_years: the market's age at the last history month (from its first month of data).
         family, weight: the combination rule.
-        truncated_share: share of inside paths replaced as implausible.
+        truncated_share: share of inside paths capped (or replaced) as implausible.
         growth: the first forecast year under each view (rows): next-12-month GMV as a multiple
             of the last 12 months, its P10, P50 and P90 (columns ``p10``, ``p50``, ``p90``).
         notes: sentences for the report's caveats.
