@@ -124,8 +124,9 @@ def main() -> None:
         .to_string(),
         "",
         f"Combination: {result.views.family}, weight {result.views.weight:g}; inside paths "
-        f"capped (or replaced) as implausible: {result.views.truncated_share:.1%}; effective inside paths "
-        f"behind the combined forecast: {result.views.effective_paths:,.0f} of {len(totals):,}.",
+        f"capped (or replaced) as implausible: {result.views.truncated_share:.1%}; "
+        "effective inside paths behind the combined forecast: "
+        f"{result.views.effective_paths:,.0f} of {len(totals):,}.",
         "",
         f"**Combined P90/P10 = {combined['p90_over_p10']:.2f}** (target <= 4: "
         f"{'met' if combined['p90_over_p10'] <= 4 else 'NOT met'}).",
