@@ -19,6 +19,8 @@ BENCH_DIR = PROJ_ROOT / "bench"
 EXECUTED_NAME = "executed.ipynb"
 REPORT_NAME = "report.html"
 RECORD_NAME = "run.json"
+#: The gallery's picture of a run: its key chart, scaled down (see workbench/thumbnails.py).
+THUMBNAIL_NAME = "thumbnail.png"
 #: The scenario's pointer to its last good run, and the batch's record of an unchanged check.
 LATEST_NAME = "latest"
 CHECKED_NAME = "checked.json"

@@ -22,6 +22,9 @@ from shopcast.formatting import usd
 
 HEADLINE_MIME = "application/vnd.shopcast.headline+json"
 INPUT_MIME = "application/vnd.shopcast.input+json"
+#: Output metadata marking a report's key chart (``shopcast.charts.data.show(fig, key=True)``):
+#: the runner makes the gallery's thumbnail of the scenario from that image.
+KEY_CHART = "shopcast_key_chart"
 
 #: What this process has published, for callers outside a kernel.
 published: dict[str, Any] = {}

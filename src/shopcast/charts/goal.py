@@ -13,6 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
+from shopcast.charts.data import ChartData
 from shopcast.charts.theme import (
     FORECAST_COLOR,
     GOAL_COLOR,
@@ -134,10 +135,12 @@ def fan_chart(
             chart says so in a note.
 
     Returns:
-        The Figure.
+        The Figure, carrying its data (months with P10/P50/P90 of history and forecast, the
+        anchors, the goal and the required path; see :mod:`shopcast.charts.data`).
     """
     frame, meta = unwrap(paths)
     q = path_quantiles(frame)
+    data = ChartData("fan_chart")
     if last_actual is None:
         last_actual = meta.last_actual
     kind = meta.history_kind  # "observed" for a user's own series
@@ -147,6 +150,7 @@ def fan_chart(
     if last_actual is not None and q.index.min() < pd.Timestamp(last_actual):
         cut = pd.Timestamp(last_actual)
         hist, fut = q.loc[q.index <= cut], q.loc[q.index >= cut]
+        data.add(f"{kind} history", hist.index, hist["p50"], y_low=hist["p10"], y_high=hist["p90"])
         ax.fill_between(
             hist.index,
             hist["p10"],
@@ -175,6 +179,7 @@ def fan_chart(
         )
     else:
         fut = q
+    data.add("forecast", fut.index, fut["p50"], y_low=fut["p10"], y_high=fut["p90"])
     ax.fill_between(
         fut.index,
         fut["p10"],
@@ -200,6 +205,9 @@ def fan_chart(
             seen.add(a["label"])
             marker = KIND_MARKERS.get(a["kind"], "s")
             mid = a["start"] + (a["end"] - a["start"]) / 2
+            data.add(
+                f"anchor: {a['label']} (per month)", a["start"], a["monthly_usd"], x_end=a["end"]
+            )
             if a["end"] > a["start"]:
                 ax.hlines(a["monthly_usd"], a["start"], a["end"], color=color, lw=2.5, alpha=0.8)
             ax.plot(
@@ -207,6 +215,7 @@ def fan_chart(
             )
     if goal is not None and goal_window is not None:
         g0, g1, n = goal_window_months(goal_window)
+        data.add("goal, average per month", g0, goal / n, x_end=g1)
         draw_goal_line(
             ax,
             goal,
@@ -218,6 +227,7 @@ def fan_chart(
             f"\\${goal / n / BILLION:,.2f}B/month on average",
         )
     if required is not None and len(required):
+        data.add("required path to reach the goal exactly", required.index, required["required"])
         ax.plot(
             required.index,
             required["required"],
@@ -263,7 +273,7 @@ def fan_chart(
     ax.set_title(
         title or f"Monthly GMV: {kind} history, forecast range and the path the goal needs"
     )
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -283,6 +293,7 @@ def window_total_chart(
     """
     fig = new_figure(9, 4.5)
     ax = fig.add_subplot()
+    data = ChartData("window_total_chart")
     totals = result.totals.to_numpy(dtype=float)
     positive = totals[totals > 0]
     if log_x is None:
@@ -297,8 +308,14 @@ def window_total_chart(
         "edgecolor": "white",
         "linewidth": 0.3,
     }
+    shown = positive if log_x else totals
     if log_x:
         edges = np.geomspace(positive.min(), positive.max(), bins + 1)
+    else:
+        edges = np.histogram_bin_edges(totals, bins)
+    counts, _ = np.histogram(shown, edges)
+    data.add("window total per path (paths per bin)", edges[:-1], counts, x_end=edges[1:])
+    if log_x:
         sns.histplot(x=positive, bins=edges, **style)
         ax.set_xscale("log")
         dropped = len(totals) - len(positive)
@@ -314,11 +331,13 @@ def window_total_chart(
                 color="grey",
             )
     else:
-        sns.histplot(x=totals, bins=bins, **style)
+        sns.histplot(x=totals, bins=edges, **style)
     targets = result.targets.to_numpy()
     if np.ptp(targets) > 0:
         lo, hi = np.quantile(targets, (0.1, 0.9))
+        data.add("goal, P10-P90 across paths", lo, x_end=hi)
         ax.axvspan(lo, hi, color=GOAL_COLOR, alpha=0.15, label="goal, P10-P90 across paths")
+    data.add("goal", result.target)
     ax.axvline(
         result.target,
         color=GOAL_COLOR,
@@ -327,6 +346,7 @@ def window_total_chart(
         label=f"goal \\${result.target / BILLION:,.1f}B",
     )
     for value, name in ((result.p10, "P10"), (result.p50, "P50"), (result.p90, "P90")):
+        data.add(f"window total, {name}", value)
         ax.axvline(value, color="grey", lw=0.8, ls=":")
         ax.annotate(
             f"{name} \\${value / BILLION:,.1f}B",
@@ -357,7 +377,7 @@ def window_total_chart(
             f"{result.probability:.0%} of paths reach the goal (± {result.probability_se:.1%})"
         )
     )
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -366,6 +386,8 @@ def time_to_goal_chart(result: TimeToGoal, title: str | None = None) -> Figure:
     fig = new_figure(9, 4.5)
     ax = fig.add_subplot()
     bm = result.by_month
+    data = ChartData("time_to_goal_chart")
+    data.add("share of paths that have reached it", bm.index, bm["prob_reached"])
     ax.step(
         bm.index,
         bm["prob_reached"],
@@ -376,6 +398,7 @@ def time_to_goal_chart(result: TimeToGoal, title: str | None = None) -> Figure:
     )
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     if pd.notna(result.p50):
+        data.add("median month", result.p50)
         ax.axvline(
             result.p50, color=GOAL_COLOR, lw=1, ls="--", label=f"median month: {result.p50:%b %Y}"
         )
@@ -392,4 +415,4 @@ def time_to_goal_chart(result: TimeToGoal, title: str | None = None) -> Figure:
             f"{result.probability_never:.0%} of paths not within the horizon"
         )
     )
-    return fig
+    return data.attach(fig)

@@ -11,6 +11,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from shopcast.charts.data import ChartData
 from shopcast.charts.goal import KIND_MARKERS, anchor_monthly_equivalents
 from shopcast.charts.theme import new_figure, themed, usd_tick
 from shopcast.gmv.goals import path_quantiles
@@ -44,11 +45,21 @@ def hedgehog_chart(
     fig = new_figure(10, 5.2)
     ax = fig.add_subplot()
     runs = [v for v in vintages if v.forecast is not None]
+    data = ChartData("hedgehog_chart")
     for vf, color in zip(runs, _colors(len(runs)), strict=True):
         fc = vf.forecast
         q = path_quantiles(fc.paths)
         hist = q.index <= fc.last_actual
         ahead = q.index >= fc.last_actual
+        name = f"as of {vf.as_of:%Y-%m-%d}"
+        data.add(f"{name}, history median", q.index[hist], q["p50"][hist])
+        data.add(
+            f"{name}, forecast",
+            q.index[ahead],
+            q["p50"][ahead],
+            y_low=q["p10"][ahead],
+            y_high=q["p90"][ahead],
+        )
         ax.plot(q.index[hist], q["p50"][hist], color=color, linewidth=0.8, alpha=0.6)
         ax.plot(
             q.index[ahead],
@@ -73,6 +84,13 @@ def hedgehog_chart(
             label = None if label in seen else label
             seen.add(f"outcome ({row['reliability']})")
             end = row["end"] + pd.offsets.MonthBegin(1) - pd.Timedelta(days=1)
+            data.add(
+                f"outcome ({row['reliability']}, per month)",
+                row["start"],
+                row["monthly_usd"],
+                x_end=end,
+                label=outcomes["outcome_id"].iloc[i] if "outcome_id" in outcomes else None,
+            )
             ax.hlines(
                 row["monthly_usd"],
                 row["start"],
@@ -96,7 +114,7 @@ def hedgehog_chart(
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="upper left")
     fig.autofmt_xdate()
-    return fig
+    return data.attach(fig)
 
 
 def _usd_tick_formatter():
@@ -117,8 +135,16 @@ def target_by_vintage_chart(forecasts: pd.DataFrame, outcomes: pd.DataFrame, tit
     """
     fig = new_figure(9, 4.4)
     ax = fig.add_subplot()
+    data = ChartData("target_by_vintage")
     if len(forecasts):
         x = pd.to_datetime(forecasts["as_of"])
+        data.add(
+            "forecast: median and P10-P90",
+            x,
+            forecasts["p50"],
+            y_low=forecasts["p10"],
+            y_high=forecasts["p90"],
+        )
         ax.errorbar(
             x,
             forecasts["p50"],
@@ -131,6 +157,11 @@ def target_by_vintage_chart(forecasts: pd.DataFrame, outcomes: pd.DataFrame, tit
     for _, row in outcomes.iterrows():
         style = RELIABILITY_STYLE.get(row["reliability"], RELIABILITY_STYLE["reported"])
         word = {"lower_bound": "more than ", "upper_bound": "less than "}.get(row["kind"], "")
+        data.add(
+            f"outcome {row['outcome_id']} ({word.strip() or 'estimate'}, {row['reliability']}, "
+            f"published {row['published_last']:%Y-%m})",
+            y=row["value_usd"],
+        )
         ax.axhline(
             row["value_usd"],
             color=style["color"],
@@ -146,7 +177,7 @@ def target_by_vintage_chart(forecasts: pd.DataFrame, outcomes: pd.DataFrame, tit
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.autofmt_xdate()
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -163,8 +194,14 @@ def calibration_chart(pits: pd.Series, coverage: pd.DataFrame, title: str | None
     left, right = fig.subplots(1, 2)
     u = np.asarray(pits, dtype=float)
     u = u[np.isfinite(u)]
-    left.hist(u, bins=np.linspace(0, 1, 11), color="#4c72b0", edgecolor="white")
+    data = ChartData("calibration_chart")
+    edges = np.linspace(0, 1, 11)
+    counts, _ = np.histogram(u, edges)
+    pit_panel, coverage_panel = "PIT histogram", "Coverage by nominal level"
+    data.add("outcomes per PIT bin", edges[:-1], counts, x_end=edges[1:], panel=pit_panel)
+    left.hist(u, bins=edges, color="#4c72b0", edgecolor="white")
     if u.size:
+        data.add("calibrated (uniform)", y=u.size / 10, panel=pit_panel)
         left.axhline(
             u.size / 10, color="black", linestyle="--", linewidth=1, label="calibrated (uniform)"
         )
@@ -175,10 +212,15 @@ def calibration_chart(pits: pd.Series, coverage: pd.DataFrame, title: str | None
     nominal = coverage.index.to_numpy(dtype=float)
     right.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
     se = coverage["se"].to_numpy(dtype=float)
+    low, high = np.clip(nominal - 2 * se, 0, 1), np.clip(nominal + 2 * se, 0, 1)
+    data.add(
+        "calibrated +/- 2 s.e.", nominal, nominal, y_low=low, y_high=high, panel=coverage_panel
+    )
+    data.add("empirical", nominal, coverage["empirical"], panel=coverage_panel)
     right.fill_between(
         nominal,
-        np.clip(nominal - 2 * se, 0, 1),
-        np.clip(nominal + 2 * se, 0, 1),
+        low,
+        high,
         color="grey",
         alpha=0.2,
         label="calibrated +/- 2 s.e.",
@@ -194,4 +236,4 @@ def calibration_chart(pits: pd.Series, coverage: pd.DataFrame, title: str | None
     right.legend(fontsize=8, loc="upper left")
     if title:
         fig.suptitle(title)
-    return fig
+    return data.attach(fig)

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from shopcast.charts.data import ChartData
 from shopcast.charts.theme import (
     FORECAST_COLOR,
     GOAL_COLOR,
@@ -23,15 +24,28 @@ from shopcast.gmv.segment_goals import SegmentGoals
 from shopcast.gmv.segments import SegmentForecast
 
 
-def _fan(ax, forecast: SegmentForecast, node: tuple[str, ...], required=None, share=1.0) -> None:
+def _fan(
+    ax,
+    data: ChartData,
+    forecast: SegmentForecast,
+    node: tuple[str, ...],
+    required=None,
+    share=1.0,
+    panel: str | None = None,
+) -> None:
     q = path_quantiles(forecast.paths(node))
     hist = q.index <= forecast.last_actual
     fut = q.index >= forecast.last_actual
+    for part, rows in (("history", q[hist]), ("forecast", q[fut])):
+        data.add(part, rows.index, rows["p50"], y_low=rows["p10"], y_high=rows["p90"], panel=panel)
     ax.fill_between(q.index[hist], q["p10"][hist], q["p90"][hist], color=HISTORY_COLOR, alpha=0.2)
     ax.plot(q.index[hist], q["p50"][hist], color=HISTORY_COLOR, lw=1.5)
     ax.fill_between(q.index[fut], q["p10"][fut], q["p90"][fut], color=FORECAST_COLOR, alpha=0.25)
     ax.plot(q.index[fut], q["p50"][fut], color=FORECAST_COLOR, lw=1.5)
     if required is not None:
+        data.add(
+            "share of the required path", required.index, share * required["required"], panel=panel
+        )
         ax.plot(required.index, share * required["required"], color=REQUIRED_COLOR, ls="--", lw=1.2)
     ax.axvline(forecast.last_actual, color="0.5", lw=0.8, ls=":")
     ax.yaxis.set_major_formatter(FuncFormatter(usd_tick))
@@ -52,8 +66,9 @@ def segment_fans(
     rows = math.ceil(len(nodes) / columns)
     fig = new_figure(3.4 * columns, 2.4 * rows)
     axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, squeeze=False)).ravel()
+    data = ChartData("segment_fans")
     for ax, node, (_, row) in zip(axes, nodes, table.iterrows(), strict=False):
-        _fan(ax, forecast, node, goals.required, row["share"])
+        _fan(ax, data, forecast, node, goals.required, row["share"], panel=" / ".join(node))
         ax.set_title(f"{node[-1]}: P(goal share) {row['probability']:.0%}", fontsize=9)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     for ax in axes[len(nodes) :]:
@@ -61,7 +76,7 @@ def segment_fans(
     fig.suptitle(
         "Segment forecasts, USD per month (dashed: the segment's share of the required path)"
     )
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -69,13 +84,14 @@ def total_fan(forecast: SegmentForecast, goals: SegmentGoals) -> Figure:
     """The total's fan, drawn from the summed segment paths, with the required path."""
     fig = new_figure(8, 3.6)
     ax = fig.subplots()
-    _fan(ax, forecast, (), goals.required)
+    data = ChartData("total_fan")
+    _fan(ax, data, forecast, (), goals.required)
     ax.set_title(
         f"Total of {len(forecast.bottom)} segments (sum of their joint paths): "
         f"P(goal) {goals.total.probability:.0%}"
     )
     ax.set_ylabel("USD per month")
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -86,6 +102,9 @@ def gap_bars(goals: SegmentGoals, limit: int = 20) -> Figure:
     fig = new_figure(7, 0.35 * len(table) + 1.2)
     ax = fig.subplots()
     values = table[column].to_numpy()
+    words = "when the total misses" if column == "gap_when_missed" else "on average"
+    data = ChartData("gap_bars")
+    data.add(f"segment target minus segment GMV, {words}", table["node"], values)
     colors = [GOAL_COLOR if v > 0 else FORECAST_COLOR for v in values]
     ax.barh(table["node"], values, color=colors)
     ax.invert_yaxis()
@@ -93,9 +112,8 @@ def gap_bars(goals: SegmentGoals, limit: int = 20) -> Figure:
     ax.xaxis.set_major_formatter(
         FuncFormatter(lambda v, _: ("-" if v < 0 else "") + usd_tick(abs(v)))
     )
-    words = "when the total misses" if column == "gap_when_missed" else "on average"
     ax.set_title(f"Where the gap is: segment target minus segment GMV, {words}")
-    return fig
+    return data.attach(fig)
 
 
 def coherence_frame(check: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from shopcast.charts.data import ChartData
 from shopcast.charts.theme import ABSOLUTE_COLOR, INTEREST_COLOR, themed
 from shopcast.formatting import usd_short
 from shopcast.sellers.model import SizeModel
@@ -39,10 +40,19 @@ def plot_threshold_survival(
     s = sweep[sweep["threshold"] > 0]
     fig = Figure(figsize=(8, 4.8))
     ax = fig.add_subplot()
+    data = ChartData("threshold_survival")
     for col, colour, name in (
         ("share_sellers_staying", _SELLERS, "Sellers staying"),
         ("share_gmv_kept", _GMV, "GMV kept"),
     ):
+        band = s[f"{col}_p10"].notna().any()
+        data.add(
+            name,
+            s["threshold"],
+            s[col],
+            y_low=s[f"{col}_p10"] if band else None,
+            y_high=s[f"{col}_p90"] if band else None,
+        )
         ax.plot(s["threshold"], s[col], marker="o", color=colour, label=name)
         if s[f"{col}_p10"].notna().any():
             ax.fill_between(
@@ -63,6 +73,7 @@ def plot_threshold_survival(
     row = _interest_row(sweep, threshold_of_interest)
     if row is not None:
         ax.axvline(row["threshold"], color="grey", linestyle="--", linewidth=1)
+        data.add("threshold of interest", row["threshold"])
         title = (
             f"A {usd_short(row['threshold'])} threshold keeps {row['share_sellers_staying']:.1%} "
             f"of sellers but {row['share_gmv_kept']:.0%} of GMV"
@@ -80,7 +91,7 @@ def plot_threshold_survival(
         color="grey",
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -100,10 +111,13 @@ def plot_fit_diagnostics(models: SizeModel | Mapping[str, SizeModel]) -> Figure:
     ax = fig.add_subplot()
     y = np.arange(len(labels))
     offsets = np.linspace(-0.2, 0.2, len(models)) if len(models) > 1 else [0.0]
+    data = ChartData("fit_diagnostics")
     for off, (name, m) in zip(offsets, models.items(), strict=True):
         t = m.fit_table_.set_index("point").loc[table["point"]]
         ratio = (t["fitted"] / t["observed"]).to_numpy(dtype=float)
-        marker = np.where(t["used"].to_numpy(dtype=bool), "o", "s")
+        used = t["used"].to_numpy(dtype=bool)
+        marker = np.where(used, "o", "s")
+        data.add(name, labels, ratio, label=np.where(used, "", "held out of the fit"))
         for yi, r, mk in zip(y + off, ratio, marker, strict=True):
             ax.scatter(r, yi, marker=mk, color=f"C{list(models).index(name)}", zorder=3)
         ax.scatter([], [], marker="o", color=f"C{list(models).index(name)}", label=name)
@@ -128,7 +142,7 @@ def plot_fit_diagnostics(models: SizeModel | Mapping[str, SizeModel]) -> Figure:
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -145,6 +159,7 @@ def plot_cohort_paths(
     ax_g, ax_s = fig.subplots(1, 2)
     thresholds = sorted(simulation["threshold"].unique())
     cmap = mpl.colormaps["viridis"]
+    data = ChartData("cohort_paths")
     for i, thr in enumerate(thresholds):
         d = simulation[simulation["threshold"] == thr]
         bold = threshold_of_interest is not None and np.isclose(thr, threshold_of_interest)
@@ -155,7 +170,11 @@ def plot_cohort_paths(
         }
         ax_g.plot(d["month"], d["platform_gmv"], **kw)
         ax_s.plot(d["month"], d["sellers_end"], **kw)
+        gmv_panel, sellers_panel = "Platform GMV per month", "Active sellers"
+        data.add(kw["label"], d["month"], d["platform_gmv"], panel=gmv_panel)
+        data.add(kw["label"], d["month"], d["sellers_end"], panel=sellers_panel)
     for r in sorted(simulation.loc[simulation["review"], "month"].unique()):
+        data.add("threshold review", r)
         for ax in (ax_g, ax_s):
             ax.axvline(r, color="grey", linestyle=":", linewidth=1)
     ax_g.yaxis.set_major_formatter(_usd_axis)
@@ -181,4 +200,4 @@ def plot_cohort_paths(
             )
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return data.attach(fig)

@@ -52,8 +52,10 @@ def growth_table(result: Any) -> Styler:
 def gap_table(result: Any) -> Styler:
     """Month by month: the forecast's P10/P50/P90 against the required path, and the gap."""
     money = ["p10", "p50", "p90", "required", "gap", "cumulative_gap"]
-    return result.gap.style.format_index("{:%b %Y}").format(
-        dict.fromkeys(money, _usd) | {"prob_above_required": "{:.0%}"}
+    return styled(
+        result.gap,
+        dict.fromkeys(money, _usd) | {"prob_above_required": "{:.0%}"},
+        index_format="{:%b %Y}",
     )
 
 

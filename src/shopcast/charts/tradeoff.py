@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
+from shopcast.charts.data import ChartData
 from shopcast.charts.goal import draw_goal_line, goal_window_months
 from shopcast.charts.theme import (
     ABSOLUTE_COLOR,
@@ -71,16 +72,27 @@ def tradeoff_chart(
         multiple_label: legend text of the multiple goal (e.g. ``"4x 2022"``).
 
     Returns:
-        The Figure.
+        The Figure, carrying its data: per threshold and goal, the share staying (``x``, not
+        shifted), the probability and its bar's ends (see :mod:`shopcast.charts.data`).
     """
     t = table.sort_values("threshold")
     x = t["share_sellers_staying"].to_numpy(dtype=float)
     fig = new_figure(10, 5.5)
     ax = fig.add_subplot()
+    data = ChartData("tradeoff_chart")
     for prob, colour, label, marker, ls, dodge in (
         ("probability_absolute", ABSOLUTE_COLOR, absolute_label, "o", "-", 1.0),
         ("probability_multiple", MULTIPLE_COLOR, multiple_label, "s", "--", DODGE),
     ):
+        half = SE_MULTIPLIER * t[f"{prob}_se"].to_numpy(dtype=float)
+        data.add(
+            label,
+            x,
+            t[prob],
+            y_low=t[prob].to_numpy(dtype=float) - half,
+            y_high=t[prob].to_numpy(dtype=float) + half,
+            label=[threshold_label(v) for v in t["threshold"]],
+        )
         ax.errorbar(
             x * dodge,
             t[prob],
@@ -155,7 +167,7 @@ def tradeoff_chart(
         color="grey",
         va="top",
     )
-    return fig
+    return data.attach(fig)
 
 
 @themed
@@ -195,6 +207,8 @@ def threshold_paths_chart(
     hist, f0, f1 = q0[q0.index <= cut], q0[q0.index >= cut], q1[q1.index >= cut]
     fig = new_figure(12, 5.5)
     ax = fig.add_subplot()
+    data = ChartData("threshold_paths_chart")
+    data.add("history", hist.index, hist["p50"], y_low=hist["p10"], y_high=hist["p90"])
     ax.fill_between(hist.index, hist["p10"], hist["p90"], color=HISTORY_COLOR, alpha=0.15)
     ax.plot(hist.index, hist["p50"], color=HISTORY_COLOR, lw=2, label="history, median (P10-P90)")
     name = _plain(threshold_label(threshold))
@@ -202,11 +216,13 @@ def threshold_paths_chart(
         (f0, FORECAST_COLOR, ":", "no threshold"),
         (f1, INTEREST_COLOR, "--", f"{name} threshold"),
     ):
+        data.add(label.replace("\\$", "$"), q.index, q["p50"], y_low=q["p10"], y_high=q["p90"])
         ax.plot(q.index, q["p50"], color=colour, lw=2.2, label=f"{label}: median")
         ax.plot(q.index, q["p10"], color=colour, lw=1, ls=ls)
         ax.plot(q.index, q["p90"], color=colour, lw=1, ls=ls, label=f"{label}: P10 and P90")
     start = threshold_start
     if start is not None:
+        data.add("threshold takes effect", pd.Timestamp(start))
         ax.axvline(pd.Timestamp(start), color=INTEREST_COLOR, lw=1, ls=":")
         ax.annotate(
             f"threshold from {pd.Timestamp(start):%b %Y}",
@@ -222,7 +238,8 @@ def threshold_paths_chart(
         )
     candidates = [float(f0["p50"].max()), float(hist["p90"].max())]
     if goal is not None and goal_window is not None:
-        g0, g1, _ = goal_window_months(goal_window)
+        g0, g1, n = goal_window_months(goal_window)
+        data.add("goal, average per month", g0, goal / n, x_end=g1)
         candidates.append(
             draw_goal_line(
                 ax,
@@ -252,4 +269,4 @@ def threshold_paths_chart(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.set_title(_plain(f"Monthly GMV with and without a {threshold_label(threshold)} threshold"))
-    return fig
+    return data.attach(fig)

@@ -1,10 +1,11 @@
 """``reports/index.html``: the gallery of every notebook x scenario, one self-contained page.
 
-For each scenario it shows the last good run (headline values, their change since the previous
-good run, a link), and, when the newest attempt failed, a red banner linking the failure report
-so that nobody mistakes the last good numbers for fresh ones. Each scenario's history is listed,
-and a comparison table puts the scenarios of one notebook side by side. The page has no script
-and no external resource, so it reads from disk without a server; it is rewritten atomically.
+For each scenario it shows the last good run (a thumbnail of its key chart, headline values,
+their change since the previous good run, a link), and, when the newest attempt failed, a red
+banner linking the failure report so that nobody mistakes the last good numbers for fresh ones.
+Each scenario's history is listed, and a comparison table puts the scenarios of one notebook side
+by side. The page has no script and no external resource, so it reads from disk without a
+server; it is rewritten atomically.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shopcast.publish import format_value
 from shopcast.workbench.render import CSS, PAGES, headline_band, is_band
 from shopcast.workbench.runs import reap_abandoned
 from shopcast.workbench.safety import CSP, check_self_contained
+from shopcast.workbench.thumbnails import read_thumbnail
 
 GALLERY_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 16px;
@@ -37,6 +39,10 @@ table.sc-t td,table.sc-t th{border:1px solid #d0d7de;padding:3px 8px;text-align:
 .sc-up{color:#1a7f37}.sc-down{color:#cf222e}.sc-muted{color:#57606a;font-size:.85em}
 .sc-scen{border-top:1px solid #d0d7de;padding-top:8px;margin-top:10px}
 .sc-scen h3{margin:4px 0}
+.sc-row{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+.sc-thumb img{display:block;border:1px solid #d0d7de;border-radius:4px;background:#fff}
+.sc-nothumb{width:160px;padding:8px;border:1px dashed #d0d7de;border-radius:4px;
+ color:#57606a;font-size:.8em}
 """
 
 
@@ -189,6 +195,7 @@ def _scenario(
             "fresh": fresh,
             "duration": _duration(good),
             "headlines": _headlines(good, older[-1] if older else None),
+            "thumbnail": read_thumbnail(root / good["_dir"]),
         }
     return view
 

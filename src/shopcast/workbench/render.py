@@ -55,6 +55,8 @@ CSS = """
 .jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{text-align:left!important;max-width:36em;
  white-space:normal;vertical-align:top}
 .sc-foot{max-width:1100px;margin:24px auto;color:#57606a;font:12px system-ui,sans-serif}
+.sc-download{margin:2px 0 12px 0;font:12px system-ui,sans-serif}
+@media print{.sc-download{display:none}}
 """
 
 

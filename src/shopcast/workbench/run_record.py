@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-from shopcast.config import EXECUTED_NAME, LATEST_NAME, RECORD_NAME, REPORT_NAME
+from shopcast.config import EXECUTED_NAME, LATEST_NAME, RECORD_NAME, REPORT_NAME, THUMBNAIL_NAME
 from shopcast.fileio import atomic_write, check_inside
 from shopcast.workbench import render
 from shopcast.workbench.exitcodes import ExitCode
@@ -166,7 +166,7 @@ def settle_unwritable(run_dir: Path, record: dict[str, Any], exc: OSError) -> No
             return
         except OSError:
             if attempt == 0:
-                for name in (EXECUTED_NAME, REPORT_NAME):
+                for name in (EXECUTED_NAME, REPORT_NAME, THUMBNAIL_NAME):
                     with contextlib.suppress(OSError):
                         (run_dir / name).unlink(missing_ok=True)
     shutil.rmtree(run_dir, ignore_errors=True)

@@ -39,6 +39,7 @@ from shopcast.config import (
     EXECUTED_NAME,
     RECORD_NAME,
     REPORT_NAME,
+    THUMBNAIL_NAME,
     reports_dir,
     run_environment,
 )
@@ -50,7 +51,7 @@ from shopcast.exceptions import (
 )
 from shopcast.fileio import atomic_write
 from shopcast.publish import sha256
-from shopcast.workbench import gallery, render
+from shopcast.workbench import gallery, render, thumbnails
 from shopcast.workbench.exitcodes import ExitCode
 from shopcast.workbench.kernel import (
     KERNEL_NAME,
@@ -351,6 +352,7 @@ def _execute_in(
     phase = "starting the kernel"
     t0 = time.perf_counter()
     nb = None
+    thumbnail: bytes | None = None
     try:
         km = project_kernel_manager(
             run_tmp, run_environment(plan.name, plan.scenario, run_dir.name, root)
@@ -426,6 +428,7 @@ def _execute_in(
         finish_record(record, nb, plan.name, code, error, duration)
 
         phase = "rendering"
+        thumbnail = _thumbnail(nb)
         try:
             page = render.render_html(nb, record)
         except (KeyboardInterrupt, RunInterrupted):
@@ -453,6 +456,7 @@ def _execute_in(
         if km is not None:
             _stop_kernel(km)
         code = ExitCode.INTERRUPTED
+        thumbnail = None
         nb = nb or _readable(executed_path, plan.notebook)
         error = {
             "kind": "interrupted",
@@ -468,6 +472,8 @@ def _execute_in(
     # turns the run into an interrupted one (and latest does not move).
     stop.armed = False
     try:
+        if thumbnail:
+            atomic_write(run_dir / THUMBNAIL_NAME, thumbnail)
         atomic_write(run_dir / REPORT_NAME, page)
         if stop.signum and code != ExitCode.INTERRUPTED:
             code = ExitCode.INTERRUPTED
@@ -500,6 +506,17 @@ _Timer = threading.Timer
 
 class _TimedOut(ShopcastError):
     """Raised at a cell start once the whole-run timeout has been reached."""
+
+
+def _thumbnail(nb: nbformat.NotebookNode) -> bytes | None:
+    """The gallery's thumbnail of the report's key chart; None (logged) if it cannot be made."""
+    try:
+        return thumbnails.thumbnail_for(nb)
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except Exception:  # a picture the gallery can do without
+        log.warning("no thumbnail: the key chart could not be scaled down", exc_info=True)
+        return None
 
 
 def _stop_kernel(km) -> None:

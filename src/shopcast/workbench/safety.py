@@ -9,9 +9,13 @@ parses the final HTML (Python's :mod:`html.parser`) and refuses, naming what it 
   ``<base>``, ``<link>``, forms and inputs, ``<meta http-equiv=refresh>``, ``srcset``,
   ``srcdoc``, ``ping``, and any ``src``/``href``/``url()`` that is not a ``data:`` image or an
   in-page anchor (links a reader clicks may also be http, https or mailto; the gallery's links to
-  its reports are relative);
+  its reports are relative; the one other ``data:`` link allowed is a table's or chart's CSV
+  download: an ``<a>`` whose ``download`` names a ``.csv`` file and whose ``href`` is
+  ``data:text/csv;charset=utf-8,`` followed only by unreserved characters and ``%XX`` escapes,
+  see :mod:`shopcast.downloads`);
 - markup the browser might read differently from this parser (elements with raw-text content
-  such as ``<noscript>``, comments holding ``<``, ``>`` or ``--!``, a ``<`` left as text), so
+  such as ``<noscript>``, comments holding ``<``, ``>`` or ``--!``, a ``<`` left as text, an
+  attribute given twice: every copy is checked, and the first is the one a browser keeps), so
   that nothing passes here that a browser would run.
 
 Pages also carry a Content-Security-Policy (:data:`CSP`) that forbids scripts and every fetch
@@ -23,6 +27,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from shopcast.downloads import CSV_URL, FILE_NAME
 from shopcast.exceptions import RenderError
 
 #: The policy every page declares in a ``<meta http-equiv>``: no script, nothing from a URL.
@@ -131,6 +136,21 @@ def _url_problem(url: str, *, link: bool, relative: bool) -> str | None:
     return "an element that loads a URL (only data: images and in-page anchors are allowed)"
 
 
+def _csv_download(tag: str, name: str, value: str, values: dict[str, str]) -> bool:
+    """True for the one ``data:`` link allowed: ``<a download="x.csv" href="data:text/csv...">``.
+
+    The URL must be the CSV prefix and percent-encoded text only (no markup, no other media
+    type: never ``data:text/html``), and the file name a plain ``.csv`` name, so the saved file
+    is never an ``.html`` page a browser would run.
+    """
+    return (
+        tag == "a"
+        and name == "href"
+        and CSV_URL.match(value) is not None
+        and FILE_NAME.match(values.get("download", "")) is not None
+    )
+
+
 def _css_problem(css: str) -> str | None:
     """Why a style sheet or ``style`` attribute is not allowed (None when it is)."""
     found = CSS_FORBIDDEN.search(css)
@@ -174,17 +194,22 @@ class _Walk(HTMLParser):
         if RAW_HANDLER.search(raw):
             self._refuse(f"an event-handler attribute (<{tag}>)")
             return
-        values = {name: value or "" for name, value in attrs}
+        values: dict[str, str] = {}
+        for name, value in attrs:  # a browser keeps the first of an attribute given twice
+            values.setdefault(name, value or "")
         if tag == "meta":
             equiv = values.get("http-equiv", "").strip().lower()
             if equiv and equiv not in HTTP_EQUIV_ALLOWED:
                 self._refuse(f"a meta http-equiv={equiv!r} (refresh or redirect)")
                 return
-        for name, value in values.items():
+        for name, raw_value in attrs:  # every copy of a repeated attribute
+            value = raw_value or ""
             if name.startswith("on"):
                 self._refuse(f"an event-handler attribute ({name} on <{tag}>)")
             elif name in FORBIDDEN_ATTRIBUTES:
                 self._refuse(f"{FORBIDDEN_ATTRIBUTES[name]} ({name} on <{tag}>)")
+            elif _csv_download(tag, name, value, values):
+                continue
             elif name in URL_ATTRIBUTES or name.endswith(":href"):
                 link = tag in ("a", "area") and name in ("href", "xlink:href")
                 problem = _url_problem(value, link=link, relative=self.relative_links)
