@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -155,3 +157,102 @@ def test_a_record_that_is_not_an_object_is_skipped(root):
     bad.mkdir()
     (bad / "run.json").write_text("[1, 2]")
     assert "6 runs kept" in gallery.render_index(root)
+
+
+def test_the_key_chart_thumbnail_sits_beside_the_headlines(root):
+    from PIL import Image
+
+    from shopcast.config import THUMBNAIL_NAME
+    from shopcast.workbench.thumbnails import make_thumbnail
+
+    picture = io.BytesIO()
+    Image.new("RGB", (1200, 550), "steelblue").save(picture, "PNG")
+    thumb = make_thumbnail(picture.getvalue())
+    (root / "goal" / "base" / "20260102T0" / THUMBNAIL_NAME).write_bytes(thumb)
+    page = gallery.render_index(root)
+    check_self_contained(page, relative_links=True)
+    base = section(page, "goal", "base")
+    uri = "data:image/png;base64," + base64.b64encode(thumb).decode()
+    assert (
+        f'<a class="sc-thumb" href="./goal/base/20260102T0/report.html"><img src="{uri}" '
+        'width="320" height="147" alt="Key chart of The path to the goal, scenario base"></a>'
+    ) in base
+    assert base.index("sc-thumb") < base.index('data-headline="total"')  # beside, before
+    assert "no chart picture" in section(page, "goal", "alt")  # a run without one
+
+
+@pytest.mark.browser
+def test_a_gallery_of_50_scenarios_is_small_and_fast(tmp_path):
+    """50 scenarios (5 notebooks x 10), two good runs each, thumbnails of real charts."""
+    import time
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    import pandas as pd
+    from test_reports_e2e import SCREENSHOTS, _browser, _launch
+
+    from shopcast.charts.goal import fan_chart
+    from shopcast.config import THUMBNAIL_NAME
+    from shopcast.workbench.thumbnails import make_thumbnail
+
+    thumbs = []
+    for seed in range(10):  # ten different charts, as notebooks draw them (110 dpi)
+        rng = np.random.default_rng(seed)
+        months = pd.date_range("2021-01-01", periods=48, freq="MS")
+        growth = 0.02 + 0.01 * seed + 0.1 * rng.standard_normal((200, 48))
+        paths = pd.DataFrame(1e8 * np.exp(np.cumsum(growth, axis=1)), columns=months)
+        fig = fan_chart(
+            paths, last_actual="2022-12-01", goal=2e10, goal_window=("2023-01", "2023-12")
+        )
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        thumbs.append(make_thumbnail(buffer.getvalue()))
+    r = tmp_path / "reports"
+    for n in range(50):
+        notebook, scenario = f"notebook_{n // 10}", f"scenario_{n % 10:02d}"
+        write_run(
+            r, notebook, scenario, "20260101T0", status="succeeded", headline=heads(1e10, 0.3)
+        )
+        good = write_run(
+            r, notebook, scenario, "20260102T0", status="succeeded",
+            headline=heads(1e10 + n * 1e8, 0.3 + n / 200), title=f"Report {n // 10}",
+        )  # fmt: skip
+        (good / THUMBNAIL_NAME).write_bytes(thumbs[n % 10])
+        point_latest(good)
+    index = gallery.write_index(r)
+    size = index.stat().st_size
+    page = index.read_text(encoding="utf-8")
+    assert page.count('class="sc-thumb"') == 50
+    with _browser() as pw:
+        browser = _launch(pw)
+        try:
+            loads = []
+            for _ in range(3):
+                tab = browser.new_page(viewport={"width": 1280, "height": 900})
+                errors = []
+                tab.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else 0)
+                t0 = time.perf_counter()
+                tab.goto(index.as_uri(), wait_until="load")
+                wall = time.perf_counter() - t0
+                load_ms = tab.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+                decoded = tab.eval_on_selector_all(
+                    ".sc-thumb img", "els => els.filter(e => e.complete && e.naturalWidth).length"
+                )
+                assert not errors and decoded == 50
+                loads.append((load_ms / 1000, wall))
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                tab.screenshot(path=str(SCREENSHOTS / "gallery-50.png"))
+                tab.close()
+        finally:
+            browser.close()
+    load_s = sorted(a for a, _ in loads)[1]  # the median of 3
+    sizes = [len(t) for t in thumbs]
+    print(
+        f"gallery of 50 scenarios: {size:,} bytes; load event {load_s:.3f} s (median of 3; "
+        f"all {[round(a, 3) for a, _ in loads]}, wall {[round(w, 3) for _, w in loads]}); "
+        f"thumbnails {min(sizes):,}-{max(sizes):,} bytes"
+    )
+    assert size < 2_000_000
+    assert load_s < 2.0

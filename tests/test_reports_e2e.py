@@ -283,3 +283,41 @@ def test_every_report_has_a_pdf_whose_first_page_opens(default_reports):
         # the header card is on page one (a long title may wrap: compare words, not lines)
         assert " ".join(record["title"].split(":")[0].split()) in " ".join(first.split()), name
         assert "page 1 of" in first, name
+
+
+def test_every_chart_and_table_carries_its_data_and_every_report_a_thumbnail(default_reports):
+    """Each report type: one CSV download per chart and per table; a thumbnail for the gallery."""
+    import io
+    import re
+    from urllib.parse import unquote
+
+    import pandas as pd
+
+    from shopcast.config import THUMBNAIL_NAME
+    from shopcast.downloads import CSV_PREFIX, CSV_URL
+    from shopcast.workbench.thumbnails import MAX_SIZE, png_size
+
+    root, _ = default_reports
+    notebooks, sizes = set(), {}
+    for run_dir, record in _good_records(root):
+        name = f"{record['notebook']}--{record['scenario']}"
+        page = (run_dir / "report.html").read_text(encoding="utf-8")
+        charts = page.count('<div class="jp-RenderedImage')
+        tables = len(re.findall(r'<table id="T_', page))  # the tables styled() writes
+        assert charts >= 1 and tables >= 1, name
+        assert page.count("Download the data of this chart") == charts, name
+        assert page.count("Download the data of this table") == tables, name
+        for href in re.findall(r'<a download="[^"]+\.csv" href="([^"]*)"', page):
+            assert CSV_URL.match(href), name
+            frame = pd.read_csv(io.StringIO(unquote(href[len(CSV_PREFIX) :])))
+            assert len(frame) >= 1 and len(frame.columns) >= 1, name
+        thumb = (run_dir / THUMBNAIL_NAME).read_bytes()
+        width, height = png_size(thumb)
+        assert width <= MAX_SIZE[0] and height <= MAX_SIZE[1], name
+        sizes[name] = len(thumb)
+        notebooks.add(record["notebook"])
+    assert notebooks == {p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")}
+    assert max(sizes.values()) < 12_000, sizes
+    gallery = (root / "index.html").read_text(encoding="utf-8")
+    assert gallery.count('class="sc-thumb"') == len(sizes)
+    print(f"thumbnails: {min(sizes.values()):,}-{max(sizes.values()):,} bytes; {sizes}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
+from shopcast.downloads import download_link
 from shopcast.exceptions import RenderError
 from shopcast.workbench.safety import CSP, check_self_contained
 
@@ -68,6 +70,42 @@ HOSTILE = [
     "<xmp><img src=x onerror=alert(1)></xmp>",
     '<img src=x" onerror=alert(1)>',
     "<img alt=a'b onerror=alert(1) c'>",
+    # An attribute given twice: a browser keeps the first.
+    '<a href="javascript:alert(1)" href="https://example.com/">twice</a>',
+    '<img src="https://example.invalid/p.png" src="data:image/png;base64,AA">',
+]
+
+#: The CSV download is the one data: link allowed; none of these may pass as one.
+CSV = "data:text/csv;charset=utf-8,"
+HOSTILE_DOWNLOADS = [
+    '<a download="x.csv" href="data:text/html,<script>alert(1)</script>">html</a>',
+    '<a download="x.csv" href="data:text/html;charset=utf-8,%3Cscript%3Ealert(1)%3C%2Fscript%3E">'
+    "h</a>",
+    '<a download="x.csv" href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">b</a>',
+    '<a download="x.csv" href="data:application/xhtml+xml,%3Chtml%3E">xhtml</a>',
+    '<a download="x.csv" href="data:image/svg+xml,%3Csvg%20onload%3Dalert(1)%3E">svg</a>',
+    '<a download="x.csv" href="data:text/csv;base64,PHNjcmlwdD4=">base64 csv</a>',
+    '<a download="x.csv" href="data:text/csv,a%2Cb">no charset</a>',
+    '<a download="x.csv" href="DATA:TEXT/CSV;CHARSET=UTF-8,a">upper case</a>',
+    f'<a download="x.csv" href=" {CSV}a">leading space</a>',
+    f'<a download="x.csv" href="{CSV}a\tb">a tab</a>',
+    f'<a download="x.csv" href="{CSV}&lt;script&gt;alert(1)&lt;/script&gt;">markup</a>',
+    f'<a download="x.csv" href="{CSV}a,b">a raw comma</a>',
+    f'<a download="x.csv" href="{CSV}%3cscript">lower-case escape</a>',
+    f'<a download="x.csv" href="{CSV}%3">half an escape</a>',
+    f'<a href="{CSV}a">no download attribute</a>',
+    f'<a download href="{CSV}a">no file name</a>',
+    f'<a download="x.html" href="{CSV}%3Cscript%3Ealert(1)%3C%2Fscript%3E">saved as html</a>',
+    f'<a download="x.csv.html" href="{CSV}a">csv.html</a>',
+    f'<a download="../x.csv" href="{CSV}a">a path</a>',
+    f'<a download="x.csv" href="javascript:alert(1)" href="{CSV}a">first href a script</a>',
+    f'<a download="x.html" download="x.csv" href="{CSV}a">first download html</a>',
+    f'<a download="x.csv" href="{CSV}a" onclick="alert(1)">a handler</a>',
+    f'<area download="x.csv" href="{CSV}a">',
+    f'<img download="x.csv" src="{CSV}a">',
+    f'<iframe download="x.csv" src="{CSV}a"></iframe>',
+    f'<svg><a download="x.csv" xlink:href="{CSV}a"><text>x</text></a></svg>',
+    f'<div style="background:url({CSV}a)">css</div>',
 ]
 
 
@@ -75,6 +113,20 @@ HOSTILE = [
 def test_every_hostile_payload_is_refused(payload):
     with pytest.raises(RenderError, match="pages must be self-contained and inert"):
         check_self_contained(page(payload))
+
+
+@pytest.mark.parametrize("payload", HOSTILE_DOWNLOADS)
+def test_only_the_csv_download_form_of_data_link_passes(payload):
+    with pytest.raises(RenderError, match="pages must be self-contained and inert"):
+        check_self_contained(page(payload))
+
+
+def test_real_downloads_pass_whatever_their_data_hold():
+    texts = HOSTILE + HOSTILE_DOWNLOADS
+    frame = pd.DataFrame({"text": texts, "n": range(len(texts))})
+    link = str(download_link(frame, "<script>x</script>.html", what="this table"))
+    assert 'download="script-x-script-.html.csv"' in link
+    check_self_contained(page(link))
 
 
 @pytest.mark.parametrize(
@@ -87,6 +139,8 @@ def test_every_hostile_payload_is_refused(payload):
         '<a href="mailto:someone@example.com">mail</a>',
         '<svg width="1" height="1"><rect width="1" height="1"/></svg>',
         "<pre>x = 1 &lt; 2</pre><!-- a plain comment -->",
+        f'<p class="sc-download"><a download="fan_chart.csv" href="{CSV}x%2Cy%0A1%2C2%0A">'
+        "Download the data of this chart (CSV, 1 row)</a></p>",
     ],
 )
 def test_inert_pages_pass(body):

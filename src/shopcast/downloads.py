@@ -59,7 +59,9 @@ def _inert(value: Any) -> Any:
 
 
 def _inert_labels(index: pd.Index) -> pd.Index:
-    return index.map(_inert) if index.dtype == object or str(index.dtype) == "str" else index
+    if index.dtype == object or str(index.dtype) == "str":
+        index = index.map(_inert)
+    return index.set_names([_inert(name) for name in index.names])
 
 
 def csv_text(frame: pd.DataFrame, *, index: bool = True) -> str:
