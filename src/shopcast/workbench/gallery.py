@@ -40,6 +40,8 @@ table.sc-t td,table.sc-t th{border:1px solid #d0d7de;padding:3px 8px;text-align:
 .sc-scen{border-top:1px solid #d0d7de;padding-top:8px;margin-top:10px}
 .sc-scen h3{margin:4px 0}
 .sc-row{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+.sc-row>table{flex:1 1 420px;margin-top:0}
+section.sc-card details{overflow-x:auto}
 .sc-thumb img{display:block;border:1px solid #d0d7de;border-radius:4px;background:#fff}
 .sc-nothumb{width:160px;padding:8px;border:1px dashed #d0d7de;border-radius:4px;
  color:#57606a;font-size:.8em}
