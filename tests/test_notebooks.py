@@ -2,7 +2,8 @@
 
 Static checks only (nothing is executed): outputs stripped, the project's kernelspec, one
 ``parameters`` cell whose every parameter is commented and used, no function or class
-definitions, a scenario under ``params/<notebook>/`` and no unescaped ``$`` in the prose.
+definitions, a scenario under ``params/<notebook>/``, no unescaped ``$`` in the prose, and every
+chart shown with ``show()`` (with its data), one of them the key chart.
 """
 
 from __future__ import annotations
@@ -174,3 +175,31 @@ def test_markdown_has_no_unescaped_dollar(notebook):
                     f"{path.name} cell {i}: two \\$ in one paragraph read as maths in JupyterLab; "
                     f"write {DOLLAR} (what shopcast.report_text.md_escape writes): {para}"
                 )
+
+
+def test_charts_are_shown_with_their_data_and_one_is_the_key(notebook):
+    """Every chart goes through show() (the chart, then its CSV); exactly one is the key chart."""
+    path, nb = notebook
+    charts: set[str] = set()
+    shown, keys = 0, 0
+    not_charts = ("shopcast.charts.tables", "shopcast.charts.data")
+    for cell in code_cells(nb):
+        for node in ast.walk(parse(cell)):
+            module = getattr(node, "module", None) or ""
+            if module.startswith("shopcast.charts.") and module not in not_charts:
+                charts |= {alias.asname or alias.name for alias in node.names}
+    for i, cell in enumerate(code_cells(nb)):
+        for node in ast.walk(parse(cell)):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            inner = node.args[0] if node.args else None
+            drawn = isinstance(inner, ast.Call) and getattr(inner.func, "id", "") in charts
+            assert not (node.func.id == "display" and drawn), (
+                f"{path.name} cell {i}: display({inner.func.id}(...)) shows no data; "
+                "use show(...) from shopcast.charts.data"
+            )
+            if node.func.id == "show":
+                shown += 1
+                keys += any(k.arg == "key" for k in node.keywords)
+    assert shown >= 1, f"{path.name}: no chart shown with show()"
+    assert keys == 1, f"{path.name}: {keys} key charts; mark exactly one show(fig, key=True)"
