@@ -116,3 +116,10 @@ def test_reading_back_refuses_what_is_not_a_small_png(tmp_path):
     (run / THUMBNAIL_NAME).unlink()
     os.mkfifo(run / THUMBNAIL_NAME)
     assert read_thumbnail(run) is None  # a FIFO does not hang the gallery
+
+
+def test_a_chart_that_is_not_an_image_gives_no_thumbnail_not_a_failure(caplog):
+    broken = notebook((b"\x89PNG\r\n\x1a\n not really a png", True))
+    with caplog.at_level("WARNING", logger="shopcast"):
+        assert thumbnail_for(broken) is None
+    assert "no thumbnail" in caplog.text

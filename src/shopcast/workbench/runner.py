@@ -428,7 +428,7 @@ def _execute_in(
         finish_record(record, nb, plan.name, code, error, duration)
 
         phase = "rendering"
-        thumbnail = _thumbnail(nb)
+        thumbnail = thumbnails.thumbnail_for(nb)
         try:
             page = render.render_html(nb, record)
         except (KeyboardInterrupt, RunInterrupted):
@@ -506,17 +506,6 @@ _Timer = threading.Timer
 
 class _TimedOut(ShopcastError):
     """Raised at a cell start once the whole-run timeout has been reached."""
-
-
-def _thumbnail(nb: nbformat.NotebookNode) -> bytes | None:
-    """The gallery's thumbnail of the report's key chart; None (logged) if it cannot be made."""
-    try:
-        return thumbnails.thumbnail_for(nb)
-    except (KeyboardInterrupt, RunInterrupted):
-        raise
-    except Exception:  # a picture the gallery can do without
-        log.warning("no thumbnail: the key chart could not be scaled down", exc_info=True)
-        return None
 
 
 def _stop_kernel(km) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import os
 import stat
 import struct
@@ -23,6 +24,7 @@ from typing import Any
 import nbformat
 
 from shopcast.config import THUMBNAIL_NAME
+from shopcast.exceptions import RunInterrupted
 from shopcast.publish import KEY_CHART
 from shopcast.workbench.render import HIDDEN_TAGS
 
@@ -35,6 +37,8 @@ MAX_BYTES = 64_000
 #: The largest chart image (base64 characters) made into a thumbnail.
 MAX_SOURCE_CHARS = 40_000_000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+log = logging.getLogger("shopcast")
 
 
 def key_chart(nb: nbformat.NotebookNode) -> bytes | None:
@@ -73,9 +77,21 @@ def make_thumbnail(png: bytes) -> bytes:
 
 
 def thumbnail_for(nb: nbformat.NotebookNode) -> bytes | None:
-    """The thumbnail of an executed notebook's key chart (None without a chart)."""
+    """The thumbnail of an executed notebook's key chart.
+
+    None without a chart, or (logged) when the chart cannot be read: a report never fails for
+    want of its picture in the gallery.
+    """
     png = key_chart(nb)
-    return make_thumbnail(png) if png else None
+    if not png:
+        return None
+    try:
+        return make_thumbnail(png)
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except Exception:  # a picture the gallery can do without
+        log.warning("no thumbnail: the key chart could not be scaled down", exc_info=True)
+        return None
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:
