@@ -38,6 +38,7 @@ from shopcast.forecasting.selection import select_model
 from shopcast.forecasting.theta import ThetaForecaster
 from shopcast.gmv import goals
 from shopcast.gmv.anchors import load_anchors
+from shopcast.gmv.evidence import month_support
 from shopcast.gmv.outside_view import (
     COMBINATION,
     INSIDE_MIN_MONTHS,
@@ -46,7 +47,7 @@ from shopcast.gmv.outside_view import (
     combine,
     market_age,
 )
-from shopcast.gmv.reconstruct import fitted_members, month_support, reconstruct
+from shopcast.gmv.reconstruct import fitted_members, reconstruct
 from shopcast.gmv.schema import GOAL_ENSEMBLE, GOAL_MODELS
 from shopcast.gmv.series import load_gmv_csv
 from shopcast.gmv.vintage import anchors_as_of, parse_as_of
@@ -156,7 +157,7 @@ class GoalForecast:
             combined paths. For a young market (fewer than 12 months) ``views.inside`` is None.
         support: what each month of a reconstructed history rests on (the figures known on
             ``as_of`` whose periods cover it, and whether they pin it down; see
-            :func:`shopcast.gmv.reconstruct.month_support`); None for an observed history.
+            :func:`shopcast.gmv.evidence.month_support`); None for an observed history.
     """
 
     history_kind: str

@@ -67,39 +67,12 @@ from scipy.optimize import least_squares
 
 from shopcast.exceptions import ModelError, ParameterError
 from shopcast.gmv.anchors import CONSTRAINT_COLUMNS, load_anchors
+from shopcast.gmv.evidence import month_start, month_support, residual_table
 from shopcast.gmv.regions import COVERAGES, ancestors
 
 SPLIT = ("southeast_asia", "outside_southeast_asia")
 ANCHOR_COLUMNS = CONSTRAINT_COLUMNS
 MIN_SIGMA = 0.01
-#: Tolerance of ``within_tolerance``, in anchor sigmas.
-TOLERANCE_SIGMAS = 2.0
-
-#: What a month of the reconstruction rests on, strongest first (:func:`month_support`).
-EVIDENCE = ("estimate", "partial", "interpolated", "extrapolated")
-
-RESIDUAL_COLUMNS = (
-    "anchor_id",
-    "coverage",
-    "measure",
-    "kind",
-    "period_start",
-    "period_end",
-    "used",
-    "link",
-    "role",
-    "compared_with",
-    "value_usd",
-    "value_low_usd",
-    "value_high_usd",
-    "sigma",
-    "implied_usd",
-    "implied_p10_usd",
-    "implied_p90_usd",
-    "rel_error",
-    "within_tolerance",
-    "note",
-)
 
 
 @dataclass(frozen=True)
@@ -139,7 +112,8 @@ class Reconstruction:
             ``rests_on``: the figures whose period covers the month and that entered the fit,
             each with how it was used (``anchor_id (estimate)``, ``(lower bound)``,
             ``(upper bound)``; a part's estimate is a lower bound on its whole), "" for none;
-            ``n_figures``; ``evidence``, one of :data:`EVIDENCE`: ``estimate`` (estimates
+            ``n_figures``; ``evidence``, one of :data:`~shopcast.gmv.evidence.EVIDENCE`:
+            ``estimate`` (estimates
             cover the month for the whole coverage: an estimate of the coverage itself, or
             of every fitted series that adds up to it, e.g. Southeast Asia and outside it
             for global), ``partial`` (figures cover the month but do not pin it down: bounds,
@@ -167,7 +141,7 @@ class Reconstruction:
 
     def period_total(self, start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.Series:
         """Per-draw GMV summed over the whole months from ``start`` to ``end`` (inclusive)."""
-        first, last = _month(start), _month(end)
+        first, last = month_start(start), month_start(end)
         months = [m for m in self.draws.columns if first <= m <= last]
         if not months:
             raise ModelError(
@@ -176,10 +150,6 @@ class Reconstruction:
                 f"{self.draws.columns[-1]:%Y-%m}"
             )
         return self.draws[months].sum(axis=1).rename("total_usd")
-
-
-def _month(value: str | pd.Timestamp) -> pd.Timestamp:
-    return pd.Timestamp(value).to_period("M").to_timestamp()
 
 
 def _members(coverage: str, components: tuple[str, ...]) -> list[int] | None:
@@ -426,8 +396,12 @@ def reconstruct(
             f"no anchor measures coverage {coverage!r} or a part of it; anchors "
             f"cover {', '.join(sorted(set(anchors['coverage'])))}"
         )
-    start = _month(anchors.loc[spanning, "period_start"].min())
-    last = _month(end) if end is not None else _month(anchors.loc[spanning, "period_end"].max())
+    start = month_start(anchors.loc[spanning, "period_start"].min())
+    last = (
+        month_start(end)
+        if end is not None
+        else month_start(anchors.loc[spanning, "period_end"].max())
+    )
     if last < start:
         raise ModelError(f"end {last:%Y-%m} is before the first anchored month {start:%Y-%m}")
     grid = pd.date_range(start, last, freq="MS")
@@ -500,7 +474,7 @@ def reconstruct(
     median = draws.median().astype(float).rename(f"gmv_{coverage}_usd")
     median.index = pd.DatetimeIndex(grid, freq="MS", name="month")
 
-    residuals = _residuals(
+    residuals = residual_table(
         anchors, links, notes, used_idx, A, x, sigma, role, components, n_months, paths
     )
     return Reconstruction(
@@ -520,120 +494,3 @@ def fitted_members(coverage: str, anchors: pd.DataFrame) -> tuple[str, ...]:
     """The latent series :func:`reconstruct` fits that add up to ``coverage`` from ``anchors``."""
     components = _components(coverage, anchors)
     return tuple(components[k] for k in _members(coverage, components) or [])
-
-
-def month_support(
-    residuals: pd.DataFrame, draws: pd.DataFrame, coverage: str, members: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """What each month of a reconstruction rests on (see :attr:`Reconstruction.support`).
-
-    A figure supports the months its period overlaps (a single-day rate: the month containing
-    the day), if it entered the fit.
-
-    Args:
-        residuals: the reconstruction's residuals table (which figures were used, and how).
-        draws: its draws (columns: the month grid).
-        coverage: the coverage reconstructed.
-        members: the fitted series that add up to it (estimates of all of them pin it down,
-            as an estimate of the coverage itself does).
-    """
-    grid = pd.DatetimeIndex(draws.columns)
-    used = residuals[residuals["used"].astype(bool)]
-    labels = {"estimate": "estimate", "lower_bound": "lower bound", "upper_bound": "upper bound"}
-    rests: list[list[str]] = [[] for _ in grid]
-    estimated: list[set[str]] = [set() for _ in grid]
-    for _, row in used.iterrows():
-        first, last = _month(row["period_start"]), _month(row["period_end"])
-        for m, month in enumerate(grid):
-            if first <= month <= last:
-                rests[m].append(f"{row['anchor_id']} ({labels[row['role']]})")
-                if row["role"] == "estimate" and row["link"] == "exact":
-                    estimated[m].add(row["compared_with"])
-    parts = set(members) or {coverage}
-    pinned = np.array([coverage in e or parts <= e for e in estimated])
-    pinned_at = np.flatnonzero(pinned)
-    evidence = []
-    for m in range(len(grid)):
-        if pinned[m]:
-            evidence.append("estimate")
-        elif rests[m]:
-            evidence.append("partial")
-        elif pinned_at.size and pinned_at.min() < m < pinned_at.max():
-            evidence.append("interpolated")
-        else:
-            evidence.append("extrapolated")
-    q10, q90 = draws.quantile(0.1).to_numpy(), draws.quantile(0.9).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = np.where(q10 > 0, q90 / q10, np.nan)
-    return pd.DataFrame(
-        {
-            "rests_on": ["; ".join(r) for r in rests],
-            "n_figures": [len(r) for r in rests],
-            "evidence": evidence,
-            "p90_over_p10": spread,
-        },
-        index=pd.DatetimeIndex(grid, freq="MS", name="month"),
-    )
-
-
-def _residuals(anchors, links, notes, used_idx, A, x, sigma, role, components, n_months, paths):  # noqa: ARG001
-    records = []
-    position = {i: j for j, i in enumerate(used_idx)}
-    for i, row in anchors.iterrows():
-        link, used_role, members, compared, note = links[i]
-        record = {
-            c: row[c]
-            for c in (
-                "anchor_id",
-                "coverage",
-                "measure",
-                "kind",
-                "period_start",
-                "period_end",
-                "value_usd",
-                "value_low_usd",
-                "value_high_usd",
-            )
-        }
-        record.update(
-            used=i in position,
-            link=link,
-            role=used_role,
-            compared_with=compared,
-            note=notes.get(i, note),
-            sigma=np.nan,
-            implied_usd=np.nan,
-            implied_p10_usd=np.nan,
-            implied_p90_usd=np.nan,
-            rel_error=np.nan,
-            within_tolerance=pd.NA,
-        )
-        if i in position:
-            j = position[i]
-            w = next(A[j, k * n_months : (k + 1) * n_months] for k in members)
-            per_draw = paths(members) @ w
-            implied = float(np.median(paths(members), axis=0) @ w)
-            s = float(sigma[j])
-            lo, hi = row["value_low_usd"], row["value_high_usd"]
-            if role[j] == 0:
-                ok = (
-                    lo * np.exp(-TOLERANCE_SIGMAS * s)
-                    <= implied
-                    <= hi * np.exp(TOLERANCE_SIGMAS * s)
-                )
-            elif role[j] < 0:
-                ok = implied >= lo * np.exp(-TOLERANCE_SIGMAS * s)
-            else:
-                ok = implied <= hi * np.exp(TOLERANCE_SIGMAS * s)
-            record.update(
-                sigma=s,
-                implied_usd=implied,
-                implied_p10_usd=float(np.quantile(per_draw, 0.1)),
-                implied_p90_usd=float(np.quantile(per_draw, 0.9)),
-                rel_error=implied / row["value_usd"] - 1,
-                within_tolerance=bool(ok),
-            )
-        records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=list(RESIDUAL_COLUMNS))
-    frame["within_tolerance"] = frame["within_tolerance"].astype("boolean")
-    return frame
