@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -69,3 +70,23 @@ def close_figures():
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+def scenario_project(tmp_path, monkeypatch, scenarios: dict[str, dict[str, str]]) -> Path:
+    """A small project in ``tmp_path`` for batch runs: the fixture notebooks named in
+    ``scenarios`` ({notebook: {scenario: YAML text}}) under notebooks/ and params/, the batch
+    pointed at them and the reports folder (returned) beside them."""
+    from shopcast.workbench import batch
+
+    fixtures = Path(__file__).parent / "notebooks"
+    nb_dir, params_dir, root = tmp_path / "notebooks", tmp_path / "params", tmp_path / "reports"
+    nb_dir.mkdir()
+    for name, files in scenarios.items():
+        (nb_dir / f"{name}.ipynb").write_bytes((fixtures / f"{name}.ipynb").read_bytes())
+        (params_dir / name).mkdir(parents=True)
+        for scenario, text in files.items():
+            (params_dir / name / f"{scenario}.yaml").write_text(text)
+    monkeypatch.setattr(batch, "NOTEBOOKS_DIR", nb_dir)
+    monkeypatch.setattr(batch, "PARAMS_DIR", params_dir)
+    monkeypatch.setenv("SHOPCAST_REPORTS_DIR", str(root))
+    return root

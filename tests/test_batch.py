@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import scenario_project
 
 from shopcast.workbench import batch, gallery
 from shopcast.workbench.exitcodes import ExitCode
@@ -22,19 +23,14 @@ FIXTURES = Path(__file__).parent / "notebooks"
 @pytest.fixture
 def scenarios(tmp_path, monkeypatch):
     """A small project: notebooks and params/<notebook>/*.yaml in tmp, reports beside them."""
-    nb_dir, params_dir, root = tmp_path / "notebooks", tmp_path / "params", tmp_path / "reports"
-    nb_dir.mkdir()
-    for name in ("simple", "broken1"):
-        (nb_dir / f"{name}.ipynb").write_bytes((FIXTURES / f"{name}.ipynb").read_bytes())
-    (params_dir / "simple").mkdir(parents=True)
-    (params_dir / "simple" / "small.yaml").write_text("# five values\nn: 5\n")
-    (params_dir / "simple" / "large.yaml").write_text("# twenty values\nn: 20\n")
-    (params_dir / "broken1").mkdir()
-    (params_dir / "broken1" / "fails.yaml").write_text("# divides by zero\ndivisor: 0\n")
-    monkeypatch.setattr(batch, "NOTEBOOKS_DIR", nb_dir)
-    monkeypatch.setattr(batch, "PARAMS_DIR", params_dir)
-    monkeypatch.setenv("SHOPCAST_REPORTS_DIR", str(root))
-    return root
+    return scenario_project(
+        tmp_path,
+        monkeypatch,
+        {
+            "simple": {"small": "# five values\nn: 5\n", "large": "# twenty values\nn: 20\n"},
+            "broken1": {"fails": "# divides by zero\ndivisor: 0\n"},
+        },
+    )
 
 
 def _records(root: Path) -> list[dict]:

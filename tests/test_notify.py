@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import scenario_project
 
 from shopcast.workbench import batch, notify
 from shopcast.workbench.batch import Outcome
@@ -137,18 +138,11 @@ def smtp(request, monkeypatch):
 @pytest.fixture
 def scenarios(tmp_path, monkeypatch):
     """One scenario that succeeds and one that fails, reports in tmp."""
-    nb_dir, params_dir, root = tmp_path / "notebooks", tmp_path / "params", tmp_path / "reports"
-    nb_dir.mkdir()
-    for name in ("simple", "broken1"):
-        (nb_dir / f"{name}.ipynb").write_bytes((FIXTURES / f"{name}.ipynb").read_bytes())
-    (params_dir / "simple").mkdir(parents=True)
-    (params_dir / "simple" / "small.yaml").write_text("n: 5\n")
-    (params_dir / "broken1").mkdir()
-    (params_dir / "broken1" / "fails.yaml").write_text("divisor: 0\n")
-    monkeypatch.setattr(batch, "NOTEBOOKS_DIR", nb_dir)
-    monkeypatch.setattr(batch, "PARAMS_DIR", params_dir)
-    monkeypatch.setenv("SHOPCAST_REPORTS_DIR", str(root))
-    return root
+    return scenario_project(
+        tmp_path,
+        monkeypatch,
+        {"simple": {"small": "n: 5\n"}, "broken1": {"fails": "divisor: 0\n"}},
+    )
 
 
 def _log(root: Path) -> str:
