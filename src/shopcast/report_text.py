@@ -280,6 +280,13 @@ def postmortem_caveats(result: Any) -> str:
         "figures included; months after the last figure on the coverage itself are inferred by "
         "the reconstruction's smoothness prior, which widens the forecast.",
     ]
+    for v in result.vintages:
+        if v.same_data_as is not None and v.forecast is not None:
+            items.append(
+                f"As of {v.as_of:%Y-%m-%d} the data known were the same as on "
+                f"{v.same_data_as:%Y-%m-%d}, so the two vintages share one forecast (computed "
+                "once) and score alike."
+            )
     failed = [v for v in result.vintages if v.forecast is None]
     for v in failed:
         items.append(f"No forecast as of {v.as_of:%Y-%m-%d}: {v.error}")
