@@ -129,7 +129,6 @@ def known_data_digest(spec: VintageSpec, as_of: pd.Timestamp) -> str | None:
         return None
     digest = hashlib.sha256(kind.encode())
     digest.update(data.to_csv().encode())
-    digest.update(repr(sorted(data.attrs.items())).encode())
     return digest.hexdigest()
 
 
