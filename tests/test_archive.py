@@ -133,7 +133,7 @@ def test_outside_the_runner_a_fresh_adhoc_run_id(tmp_path, monkeypatch):
 
 
 def test_the_runner_gives_the_kernel_the_run_identity(tmp_path):
-    from shopcast.config import RUN_ENV, run_environment
+    from shopcast.config import RUN_ENV, one_blas_thread_env, run_environment
     from shopcast.workbench.kernel import project_kernel_manager, remove_sockets
 
     env = run_environment("gmv_goal_forecast", "base", "20240101T000000.000000Z", tmp_path)
@@ -143,7 +143,7 @@ def test_the_runner_gives_the_kernel_the_run_identity(tmp_path):
         assert spec.env[RUN_ENV["scenario"]] == "base"
         assert spec.env[RUN_ENV["run_id"]] == "20240101T000000.000000Z"
         assert spec.env[RUN_ENV["reports_dir"]] == str(tmp_path.resolve())
-        assert plain.kernel_spec_manager.get_kernel_spec("x").env == {}
+        assert plain.kernel_spec_manager.get_kernel_spec("x").env == one_blas_thread_env()
     finally:
         remove_sockets(km)
         remove_sockets(plain)

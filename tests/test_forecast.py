@@ -214,6 +214,45 @@ def test_ets_picks_seasonal_config_on_seasonal_series():
     pd.testing.assert_frame_equal(paths, model.sample_paths(12, n_samples=300, seed=1))
 
 
+@pytest.mark.parametrize("n, mul_add", [(60, False), (30, False), (40, True)])
+def test_ets_search_matches_statsmodels_full_fits_exactly(n, mul_add):
+    """The search computes each AICc without building the results (and their Hessian); the
+    AICc, the choice and the chosen fit must be those of statsmodels' own ``fit`` to the digit."""
+    import warnings
+
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    rng = np.random.default_rng(n)
+    idx = pd.date_range("2018-01-01", periods=n, freq="MS")
+    level = np.exp(np.log(1e8) + 0.04 * np.arange(n) + 0.1 * np.resize(PATTERN, n) / 3)
+    y = pd.Series(level * np.exp(rng.normal(0, 0.05, n)), index=idx)
+    model = ETSForecaster(mul_season_add_error=mul_add).fit(y)
+    full = {}
+    for error, trend, damped, seasonal in model.candidate_configs(y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = ETSModel(
+                y.to_numpy(),
+                error=error,
+                trend=trend,
+                damped_trend=damped,
+                seasonal=seasonal,
+                seasonal_periods=12 if seasonal else None,
+            ).fit(disp=False)
+        full[(error, trend, damped, seasonal)] = res
+    table = {
+        tuple(None if v is None or v != v else v for v in r[:4]): r[4]  # NaN labels: None
+        for r in model.aicc_.itertuples(index=False)
+    }
+    assert table and set(table) <= set(full)
+    for config, aicc in table.items():
+        assert aicc == float(full[config].aicc), config
+    best = min(table, key=table.get)
+    assert model.config_ == best
+    np.testing.assert_array_equal(model.result_.params, full[best].params)
+    assert model.result_.llf == full[best].llf
+
+
 def test_ets_without_seasons_tries_no_seasonal_config(make_series):
     model = ETSForecaster().fit(make_series(n=20, noise=0.05))
     assert model.aicc_["seasonal"].isna().all()

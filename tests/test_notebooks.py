@@ -203,3 +203,14 @@ def test_charts_are_shown_with_their_data_and_one_is_the_key(notebook):
                 keys += any(k.arg == "key" for k in node.keywords)
     assert shown >= 1, f"{path.name}: no chart shown with show()"
     assert keys == 1, f"{path.name}: {keys} key charts; mark exactly one show(fig, key=True)"
+
+
+@pytest.mark.parametrize("name", ["gmv_goal_forecast", "threshold_vs_goal"])
+def test_a_goal_report_states_its_data_vintage_first_in_its_header(name):
+    """The header card shows the headline values in the order they are published: a goal
+    report forecasting as of a date says which date before any number computed from it."""
+    nb = nbformat.read(Path(NOTEBOOKS_DIR) / f"{name}.ipynb", as_version=4)
+    assert re.search(r"^as_of = ", parameters_cell(nb).source, re.M)
+    source = "\n".join(c.source for c in code_cells(nb))
+    published = re.findall(r'\bpublish\(\s*"([a-z0-9_]+)"', source)
+    assert published and published[0] == "as_of", published[:3]

@@ -10,7 +10,7 @@ from conftest import png_bytes
 
 from shopcast.charts.postmortem import calibration_chart, hedgehog_chart, target_by_vintage_chart
 from shopcast.forecasting import scoring
-from shopcast.gmv.postmortem import VintageForecast
+from shopcast.gmv.vintage_runs import VintageForecast
 
 
 def _vintage(as_of: str, last: str, seed: int) -> VintageForecast:

@@ -230,3 +230,26 @@ def test_md_escape_shows_literal_dollars_in_nbconvert(result):
     assert "\\$" not in shown and "<span>" not in shown
     # the same text unescaped would lose nothing in nbconvert: the difference is JupyterLab's
     assert _nbconvert_text(md_escape("between $5.0B and `$x`")) == "between $5.0B and $x"
+
+
+def test_postmortem_caveats_and_archive_note_say_what_the_vintages_share(tmp_path):
+    from types import SimpleNamespace
+
+    from shopcast.gmv.vintage_runs import VintageForecast
+    from shopcast.report_text import postmortem_archive_note, postmortem_caveats
+
+    sep, dec = pd.Timestamp("2022-09-30"), pd.Timestamp("2022-12-31")
+    result = SimpleNamespace(
+        vintages=[
+            VintageForecast(sep, object()),
+            VintageForecast(dec, object(), same_data_as=sep),
+            VintageForecast(pd.Timestamp("2021-01-31"), None, "no figure was published"),
+        ],
+        n_forecast=2,
+    )
+    text = postmortem_caveats(result)
+    assert "As of 2022-12-31 the data known were the same as on 2022-09-30" in text
+    assert "2022-09-30 the data" not in text  # the vintage computed on its own says nothing
+    assert "No forecast as of 2021-01-31: no figure was published" in text
+    note = postmortem_archive_note(result, tmp_path / "a`b.csv")
+    assert "(2 vintages" in note and "`` " in note  # the file name in a longer code fence

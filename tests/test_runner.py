@@ -211,3 +211,19 @@ def test_latest_only_moves_forward(tmp_path):
     runner.point_latest(scenario, newer)
     runner.point_latest(scenario, older)  # an overlapping older run finishing last
     assert os.readlink(scenario / "latest") == newer.name
+
+
+def test_kernel_gets_one_blas_thread_unless_the_environment_says_otherwise(monkeypatch):
+    from shopcast.config import ONE_BLAS_THREAD
+    from shopcast.workbench.kernel import project_kernel_manager, remove_sockets
+
+    for name in ONE_BLAS_THREAD:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    km = project_kernel_manager()
+    try:
+        env = km.kernel_spec_manager.get_kernel_spec("shopcast").env
+    finally:
+        remove_sockets(km)
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env["MKL_NUM_THREADS"] == "3"

@@ -15,9 +15,9 @@ import pytest
 from shopcast.exceptions import DataError
 from shopcast.gmv.anchors import ANCHORS_CSV, load_anchors
 from shopcast.gmv.pipeline import load_history
-from shopcast.gmv.postmortem import vintage_dates
 from shopcast.gmv.series import load_gmv_csv
 from shopcast.gmv.vintage import anchors_as_of, publication_span, split_by_vintage
+from shopcast.gmv.vintage_runs import vintage_dates
 
 DEFAULT_VINTAGES = vintage_dates("2022-09-30", "2024-06-30", 3, ("2023-08-31",))
 

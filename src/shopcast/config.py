@@ -52,6 +52,23 @@ def run_context() -> dict[str, str]:
     return {key: os.environ.get(name, "") for key, name in RUN_ENV.items()}
 
 
+#: Variables that give a process one BLAS/OpenMP thread. The forecasters multiply small matrices
+#: (state-space filters of 30-odd months, Prophet's design), where a second BLAS thread costs more
+#: in hand-offs than it saves, and spins on a core another process needs: on this project's
+#: 2-core machine one vintage of the post-mortem took 7.4 s of CPU with OpenBLAS's default of one
+#: thread per core against 3.0 s with one (README, benchmarks). The kernel and the Dask workers
+#: start with these unless the variable is already set; numbers are unchanged (tests compare
+#: a Dask worker's forecasts with the kernel's digit for digit).
+ONE_BLAS_THREAD = {
+    name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+}
+
+
+def one_blas_thread_env() -> dict[str, str]:
+    """:data:`ONE_BLAS_THREAD`, except where this process's environment sets the variable."""
+    return {name: os.environ.get(name, value) for name, value in ONE_BLAS_THREAD.items()}
+
+
 def run_environment(notebook: str, scenario: str, run_id: str, root: Path) -> dict[str, str]:
     """The variables the runner adds to a kernel's environment (see :data:`RUN_ENV`)."""
     values = {"notebook": notebook, "scenario": scenario, "run_id": run_id}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from typing import Any
 
+from shopcast.config import one_blas_thread_env
 from shopcast.exceptions import ShopcastError
 
 #: The environment variable holding a Dask scheduler address.
@@ -83,7 +84,7 @@ def dask_client(address: str | None = None, n_workers: int | None = None) -> Ite
             client.close()
         return
     # one BLAS thread per worker: the workers already use every core
-    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = one_blas_thread_env()
     with (
         LocalCluster(
             n_workers=local_workers(n_workers),

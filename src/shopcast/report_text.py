@@ -178,7 +178,7 @@ def postmortem_headline(result: Any, headline: dict[str, tuple], call_as_of: str
 
     Args:
         result: a :class:`shopcast.gmv.postmortem.PostMortem`.
-        headline: its :func:`shopcast.gmv.postmortem.headline_values`.
+        headline: its :func:`shopcast.gmv.postmortem_summary.headline_values`.
         call_as_of: the vintage of the call.
     """
     g = result.goals
@@ -280,10 +280,34 @@ def postmortem_caveats(result: Any) -> str:
         "figures included; months after the last figure on the coverage itself are inferred by "
         "the reconstruction's smoothness prior, which widens the forecast.",
     ]
+    for v in result.vintages:
+        if v.same_data_as is not None and v.forecast is not None:
+            items.append(
+                f"As of {v.as_of:%Y-%m-%d} the data known were the same as on "
+                f"{v.same_data_as:%Y-%m-%d}, so the two vintages share one forecast (computed "
+                "once) and score alike."
+            )
     failed = [v for v in result.vintages if v.forecast is None]
     for v in failed:
         items.append(f"No forecast as of {v.as_of:%Y-%m-%d}: {v.error}")
     return "\n".join(f"- {md_escape(item)}" for item in items)
+
+
+def postmortem_archive_note(result: Any, path: Any) -> str:
+    """Markdown: where a post-mortem run's archived rows are and how to read them back.
+
+    Args:
+        result: a :class:`shopcast.gmv.postmortem.PostMortem`.
+        path: the archive file :func:`shopcast.gmv.postmortem.archive_postmortem` wrote.
+    """
+    return (
+        f"This run's forecasts ({result.n_forecast} vintages: quantiles 1% to 99% of every "
+        "month, of the goal window and of every calendar year, and both goal probabilities) "
+        f"were appended to the forecast archive as {md_code(path)} (one file per run, never "
+        "rewritten; its last line holds its row count and SHA-256). Read every archived "
+        "forecast back with `shopcast.gmv.archive.read_archive()`, which refuses a corrupt or "
+        "cut-short file."
+    )
 
 
 def vintage_sentence(result: Any) -> str:

@@ -83,3 +83,16 @@ def _existing_file(value: str) -> str:
 
 #: A data file: absolute, or relative to the project root; it must be an existing regular file.
 DataFile = Annotated[str, Field(min_length=1), AfterValidator(_existing_file)]
+
+
+def _dask_address(value: str) -> str:
+    if value and not value.startswith(("tcp://", "tls://")):
+        raise ValueError(
+            f"dask_address {value!r} must look like tcp://HOST:PORT (or empty for "
+            "$SHOPCAST_DASK_ADDRESS or a local cluster)"
+        )
+    return value
+
+
+#: A Dask scheduler address (``tcp://HOST:PORT`` or ``tls://...``), or empty.
+DaskAddress = Annotated[str, AfterValidator(_dask_address)]

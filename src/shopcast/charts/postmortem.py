@@ -35,7 +35,7 @@ def hedgehog_chart(
     """Each vintage's median forecast and 80% band (P10-P90) against the outcomes, per month.
 
     Args:
-        vintages: :class:`shopcast.gmv.postmortem.VintageForecast` objects; those without a
+        vintages: :class:`shopcast.gmv.vintage_runs.VintageForecast` objects; those without a
             forecast are skipped. Each is drawn from its last history month on (the spine of
             the hedgehog), its history as a thin line.
         outcomes: figures to draw as their average per month over their period (see

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 #: Smallest multiplicative seasonal index kept for an additive-error fit: below it one month's
 #: level is near zero and an additive error can drive simulated paths through zero.
 MIN_SEASONAL_INDEX = 0.05
+#: The columns of ``ETSForecaster.aicc_``.
+AICC_COLUMNS = ("error", "trend", "damped", "seasonal", "aicc")
 
 
 class ETSForecaster:
@@ -96,6 +98,13 @@ class ETSForecaster:
     def fit(self, y: pd.Series) -> ETSForecaster:
         """Fit every configuration and keep the lowest AICc.
 
+        Each configuration's parameters are estimated by maximum likelihood and its AICc
+        computed from the likelihood (as ``ETSResults.aicc`` does); only the chosen
+        configuration's full results are built. statsmodels' ``fit`` builds them for every
+        configuration, and with them a complex-step Hessian for the parameters' covariance,
+        which the AICc does not use: about 40% of a fit's time. Should the chosen
+        configuration's results fail to build, the next best is taken.
+
         Raises:
             ModelError: with fewer than 4 months, or when no configuration can be fitted.
         """
@@ -109,7 +118,7 @@ class ETSForecaster:
             raise ModelError(f"ETS needs at least 4 months of history; got {len(y)}")
         configs = self.candidate_configs(y) if self.configs == "auto" else list(self.configs)
         values = y.to_numpy()
-        rows, best = [], None
+        fits = []
         for error, trend, damped, seasonal in configs:
             try:
                 with warnings.catch_warnings():
@@ -122,32 +131,34 @@ class ETSForecaster:
                         seasonal=seasonal,
                         seasonal_periods=self.season_length if seasonal else None,
                     )
-                    result = model.fit(disp=False)
-                aicc = float(result.aicc)
+                    params = model.fit(disp=False, return_params=True)
+                    aicc = _aicc(model, params)
+                    if error == "add" and seasonal == "mul":
+                        stable = _stable_mul_season(*model.smooth(params, return_raw=True))
             except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
                 continue  # a configuration that cannot be fitted is simply not a candidate
             if not np.isfinite(aicc):
                 continue
-            if error == "add" and seasonal == "mul" and not _stable_mul_season(result):
+            if error == "add" and seasonal == "mul" and not stable:
                 continue
-            rows.append(
-                {
-                    "error": error,
-                    "trend": trend,
-                    "damped": bool(damped and trend),
-                    "seasonal": seasonal,
-                    "aicc": aicc,
-                }
+            fits.append((aicc, (error, trend, bool(damped and trend), seasonal), model, params))
+        # the lowest AICc, the first configuration tried among equals (a stable sort)
+        fits.sort(key=lambda fit: fit[0])
+        for i, (_, config, model, params) in enumerate(fits):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = model.smooth(params)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+                continue
+            self.y_ = y
+            self.aicc_ = pd.DataFrame(
+                [dict(zip(AICC_COLUMNS, (*c, a), strict=True)) for a, c, _, _ in fits[i:]]
             )
-            if best is None or aicc < best[0]:
-                best = (aicc, (error, trend, bool(damped and trend), seasonal), result)
-        if best is None:
-            raise ModelError(f"no ETS configuration could be fitted to {len(y)} months")
-        self.y_ = y
-        self.aicc_ = pd.DataFrame(rows).sort_values("aicc", ignore_index=True)
-        self.config_ = best[1]
-        self.result_ = best[2]
-        return self
+            self.config_ = config
+            self.result_ = result
+            return self
+        raise ModelError(f"no ETS configuration could be fitted to {len(y)} months")
 
     def sample_paths(self, horizon: int, n_samples: int = 1000, seed: int = 0) -> pd.DataFrame:
         """Simulated future paths (rows = samples, columns = future months)."""
@@ -176,10 +187,26 @@ def _simulated_paths(model, horizon: int, n_samples: int, **simulate_kw) -> pd.D
     return paths_frame(values, future_months(model.y_.index[-1], horizon))
 
 
-def _stable_mul_season(result) -> bool:
-    """Whether an additive-error, multiplicative-season fit is numerically usable."""
-    fitted = np.asarray(result.fittedvalues, dtype=float)
-    states = np.asarray(result.states, dtype=float)
+def _aicc(model, params: np.ndarray) -> float:
+    """The AICc of an ETS model at ``params``, as ``ETSResults.aicc`` computes it.
+
+    The degrees of freedom are the model's parameters plus one for the concentrated scale (no
+    parameter is fixed here).
+    """
+    from statsmodels.tools.eval_measures import aicc
+
+    return float(aicc(model.loglike(np.asarray(params)), model.nobs, model.k_params + 1))
+
+
+def _stable_mul_season(fitted: np.ndarray, states: np.ndarray) -> bool:
+    """Whether an additive-error, multiplicative-season fit is numerically usable.
+
+    Args:
+        fitted: the fitted values (``ETSModel.smooth(..., return_raw=True)[0]``).
+        states: the states (``ETSModel.smooth(..., return_raw=True)[1]``).
+    """
+    fitted = np.asarray(fitted, dtype=float)
+    states = np.asarray(states, dtype=float)
     seasonal = states[:, -1] if states.ndim == 2 else states
     return bool(np.isfinite(fitted).all() and np.nanmin(seasonal) > MIN_SEASONAL_INDEX)
 

@@ -215,15 +215,14 @@ def load_history(
         ``(kind, draws, anchors, residuals)``; ``anchors`` are the figures known on ``as_of``.
     """
     path = resolve_path(data_file)
-    if "anchor_id" in _header(path):
-        anchors, _ = anchors_as_of(load_anchors(path), as_of, path)
+    kind, data = known_data(path, segment, as_of)
+    if kind == "reconstructed":
+        anchors = data
         rec = reconstruct(
             anchors, coverage=coverage, n_draws=n_draws, seed=seed, end=history_end or None
         )
         return "reconstructed", rec.draws, anchors, rec.residuals
-    series = load_gmv_csv(
-        path, segment=segment or None, as_of=as_of or None, min_months=YOUNG_MIN_MONTHS
-    )
+    series = data
     if history_end:
         if pd.Timestamp(history_end) < series.index[0]:
             raise DataError(
@@ -244,15 +243,36 @@ def load_history(
     return "observed", draws, None, None
 
 
-def _header(path: Path) -> list[str]:
-    """The first line's column names ([] for a missing or empty file: the loader says why)."""
+def known_data(
+    data_file: str | Path, segment: str = "", as_of: str = ""
+) -> tuple[str, pd.DataFrame | pd.Series]:
+    """The data a forecast as of ``as_of`` sees: all that :func:`load_history` builds on.
+
+    Returns:
+        ``("reconstructed", anchors known on as_of)`` for the anchors table, or
+        ``("observed", the monthly series as known on as_of)`` for a user's GMV CSV.
+    """
+    path = resolve_path(data_file)
+    if is_anchors_table(path):
+        return "reconstructed", anchors_as_of(load_anchors(path), as_of, path)[0]
+    series = load_gmv_csv(
+        path, segment=segment or None, as_of=as_of or None, min_months=YOUNG_MIN_MONTHS
+    )
+    return "observed", series
+
+
+def is_anchors_table(path: Path) -> bool:
+    """Whether ``path`` is an anchors table (its header has ``anchor_id``), not a user's series.
+
+    A missing or unreadable file is not (the series loader then says why it cannot be read).
+    """
     import csv
 
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            return next(csv.reader(handle), [])
+            return "anchor_id" in next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError):
-        return []
+        return False
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:

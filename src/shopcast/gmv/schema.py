@@ -16,9 +16,17 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from shopcast.config import resolve_project_path
+from shopcast.engine import ENGINES
 from shopcast.forecasting.names import META_MODELS, MODELS
 from shopcast.gmv.regions import COVERAGES
-from shopcast.schema import DataFile, ISODate, NotebookParams, OptionalISODate, iso_date
+from shopcast.schema import (
+    DaskAddress,
+    DataFile,
+    ISODate,
+    NotebookParams,
+    OptionalISODate,
+    iso_date,
+)
 
 #: The candidates the goal pipeline fits (log-scale drift and Theta: GMV grows exponentially).
 GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet")
@@ -272,6 +280,8 @@ class ForecastPostmortemParams(ForecastFields):
     vintage_step_months: int = Field(ge=1, le=24)
     call_as_of: OptionalISODate
     outcomes_known_by: OptionalISODate
+    engine: Literal[ENGINES]
+    dask_address: DaskAddress
 
     @model_validator(mode="after")
     def _vintages(self) -> ForecastPostmortemParams:

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from shopcast.engine import ENGINES
 from shopcast.gmv.segment_data import BAD_SEGMENT_ACTIONS
 from shopcast.gmv.segments import SEGMENT_MODELS
-from shopcast.schema import DataFile, ISODate, NotebookParams, iso_date
+from shopcast.schema import DaskAddress, DataFile, ISODate, NotebookParams, iso_date
 
 
 class SegmentGoalsParams(NotebookParams):
@@ -28,7 +28,7 @@ class SegmentGoalsParams(NotebookParams):
     n_samples: int = Field(ge=100, le=20000)
     on_bad_segment: Literal[BAD_SEGMENT_ACTIONS]
     engine: Literal[ENGINES]
-    dask_address: str
+    dask_address: DaskAddress
     seed: int = Field(ge=0)
 
     @model_validator(mode="after")
@@ -46,9 +46,5 @@ class SegmentGoalsParams(NotebookParams):
         if end <= last:
             raise ValueError(
                 f"goal_end {end:%Y-%m} is not after history_end {last:%Y-%m}: nothing to forecast"
-            )
-        if self.dask_address and not self.dask_address.startswith(("tcp://", "tls://")):
-            raise ValueError(
-                f"dask_address {self.dask_address!r} must look like tcp://HOST:PORT (or empty)"
             )
         return self

@@ -22,6 +22,8 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
+from shopcast.config import one_blas_thread_env
+
 KERNEL_NAME = "shopcast"
 KERNEL_DISPLAY_NAME = "Python (shopcast)"
 #: The longest folder the kernel's sockets are made in: a socket's path (folder, a 25-character
@@ -77,13 +79,16 @@ def project_kernel_manager(
         run_tmp: the run's private temporary folder: the socket folder is made inside it and
             the kernel gets it as ``TMPDIR`` (``TEMP``, ``TMP``), so nothing the kernel leaves
             survives the folder's removal.
-        env: variables added to the kernel's environment (e.g. the run's identity).
+        env: variables added to the kernel's environment (e.g. the run's identity). The kernel
+            also gets one BLAS thread (:data:`shopcast.config.ONE_BLAS_THREAD`) unless this
+            process's environment says otherwise.
     """
     base = run_tmp
     if base is not None and len(str(base)) > SOCKET_BASE_MAX:
         base = "/tmp"
     sock_dir = Path(tempfile.mkdtemp(prefix="shopcast-kernel-", dir=base))
     env = {
+        **one_blas_thread_env(),
         **(env or {}),
         **({n: str(run_tmp) for n in ("TMPDIR", "TEMP", "TMP")} if run_tmp else {}),
     }
