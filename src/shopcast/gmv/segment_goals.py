@@ -255,7 +255,7 @@ def run_segment_goals(
     goal_end: str = "2026-12-01",
     horizon_months: int = 12,
     base_months: int = 12,
-    model: str = "ensemble",
+    model: str = "ensemble_fast",
     n_draws: int = 200,
     n_histories: int = 10,
     n_samples: int = 2000,

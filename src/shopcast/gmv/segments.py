@@ -278,7 +278,7 @@ def _chunks(tasks: list[SegmentTask], n_chunks: int) -> list[list[SegmentTask]]:
 def forecast_segments(
     data: SegmentData,
     horizon: int,
-    model: str = "ensemble",
+    model: str = "ensemble_fast",
     n_samples: int = 1000,
     n_histories: int = 10,
     seed: int = 0,
