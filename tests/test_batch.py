@@ -192,3 +192,35 @@ def test_gallery_shows_a_running_run_as_running_not_failed(scenarios):
     )
     page = (gallery.write_index(scenarios)).read_text()
     assert "A run is in progress" in page and "The newest run FAILED" not in page
+
+
+def test_batch_on_a_dask_cluster_gives_the_same_outcomes(scenarios, capsys):
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        address = cluster.scheduler_address
+        code = batch.run_batch(workers=1, root=scenarios, dask=address)
+        captured = capsys.readouterr()
+        assert f"Dask at {address}" in captured.err
+        assert code == ExitCode.BATCH_FAILED  # the same exit code as a local batch
+        assert re.search(r"broken1\s+fails\s+failed", captured.out)
+        assert re.search(r"simple\s+large\s+succeeded.*total=475", captured.out)
+        assert re.search(r"simple\s+small\s+succeeded.*total=25", captured.out)
+        statuses = sorted((r["scenario"], r["status"]) for r in _records(scenarios))
+        assert statuses == [("fails", "failed"), ("large", "succeeded"), ("small", "succeeded")]
+        log = next((scenarios / "logs").glob("batch-*.log")).read_text()
+        assert "=== simple/small: exit 0" in log and "=== broken1/fails: exit 1" in log
+        # incremental as locally: the good scenarios are skipped, the failed one runs again
+        again = batch.run_batch(root=scenarios, dask=address)
+        out = capsys.readouterr().out
+        assert again == ExitCode.BATCH_FAILED
+        assert re.search(r"simple\s+small\s+unchanged", out)
+        assert len(_records(scenarios)) == 4
+
+
+def test_batch_refuses_a_dask_address_that_is_not_one(scenarios, capsys):
+    assert batch.run_batch(root=scenarios, dask="localhost:8786") == ExitCode.BAD_INPUT
+    assert "is not a scheduler address" in capsys.readouterr().err
+    assert not (scenarios / "logs").exists()  # nothing run or written

@@ -8,7 +8,7 @@ import pytest
 
 from shopcast.exceptions import DataError, ParameterError
 from shopcast.gmv import joint
-from shopcast.gmv.segment_data import load_segment_csv
+from shopcast.gmv.segment_data import SEPARATOR, load_segment_csv
 from shopcast.gmv.segment_goals import coherence, segment_goals
 from shopcast.gmv.segments import forecast_segments
 from shopcast.gmv.synthetic import synthetic_hierarchy
@@ -218,3 +218,107 @@ def test_schema_refuses_a_goal_beyond_the_horizon_and_a_bad_address():
         SegmentGoalsParams(**{**base, "dask_address": "10.0.0.5:8786"})
     with pytest.raises(ValidationError, match="on_bad_segment"):
         SegmentGoalsParams(**{**base, "on_bad_segment": "ignore"})
+
+
+def _innovations_with_pandas(history: pd.Series) -> pd.Series:
+    """The log-growth residuals written with a pandas groupby (an independent computation)."""
+    logs = np.log(history.where(history > 0))
+    growth = logs.diff().iloc[1:]
+    if growth.notna().sum() < 3:
+        return pd.Series(np.nan, index=growth.index)
+    if growth.notna().sum() >= 24:
+        resid = growth - growth.groupby(growth.index.month).transform("mean")
+    else:
+        resid = growth - growth.mean()
+    return resid / resid.std(ddof=1)
+
+
+@pytest.mark.parametrize("n_months, zero_at", [(48, None), (48, 20), (15, None), (30, 3)])
+def test_innovations_match_a_pandas_groupby(n_months, zero_at):
+    frame = synthetic_hierarchy((1,), n_months=n_months, seed=8)
+    history = pd.Series(frame["gmv"].to_numpy(), index=pd.to_datetime(frame["date"]))
+    if zero_at is not None:
+        history.iloc[zero_at] = 0.0  # two growths undefined
+    ours = joint.innovations(history)
+    expected = _innovations_with_pandas(history)
+    assert ours.index.equals(expected.index)
+    np.testing.assert_allclose(ours.to_numpy(), expected.to_numpy(), rtol=1e-12, equal_nan=True)
+    grid = joint.residual_grid({"a": ours, "b": expected.iloc[:5]})
+    assert grid.equals(pd.DatetimeIndex(ours.dropna().index).union(expected.iloc[:5].index))
+
+
+def test_every_node_goal_is_the_absolute_goal_of_its_paths(hierarchy_csv):
+    from shopcast.gmv.goals import absolute_goal
+
+    forecast = forecast_segments(
+        load_segment_csv(hierarchy_csv), 12, model="drift_log", n_samples=600, engine="serial"
+    )
+    future = forecast.months[forecast.months > forecast.last_actual]
+    target = float(np.median(forecast.nodes[()][:, -12:].sum(axis=1)))
+    table = segment_goals(forecast, target, future[0], future[-1]).table
+    assert len(table) == len(forecast.nodes) - 1
+    for row in table.itertuples():
+        direct = absolute_goal(forecast.paths(row.key), future[0], future[-1], row.target)
+        for name in ("probability", "probability_se", "p10", "p50", "p90", "mean_total"):
+            assert getattr(row, name) == getattr(direct, name), (row.node, name)
+        assert row.expected_shortfall == direct.expected_shortfall
+
+
+def test_fast_ensemble_segments_keep_each_models_marginal(hierarchy_csv):
+    from shopcast.forecasting.draws import forecast_over_draws
+    from shopcast.gmv.segments import segment_factory
+
+    data = load_segment_csv(hierarchy_csv)
+    forecast = forecast_segments(data, 6, model="ensemble_fast", n_samples=300, engine="serial")
+    again = forecast_segments(data, 6, model="ensemble_fast", n_samples=300, engine="serial")
+    assert all(np.array_equal(forecast.nodes[k], again.nodes[k]) for k in forecast.nodes)
+    assert coherence(forecast)["exact"].all()
+    key = data.keys[2]
+    alone = forecast_over_draws(
+        segment_factory("ensemble_fast"),
+        data.draws[key],
+        6,
+        n_samples=300,
+        seed=joint.segment_seed(0, SEPARATOR.join(key)),
+        n_histories=1,
+    ).frame
+    kept = alone.columns >= forecast.months[0]
+    np.testing.assert_array_equal(
+        np.sort(np.round(alone.to_numpy()[:, kept]), axis=0), np.sort(forecast.nodes[key], axis=0)
+    )
+
+
+def test_clean_segments_read_in_one_pass_equal_the_segment_by_segment_reading(tmp_path):
+    from shopcast.gmv.anchors import read_lines
+    from shopcast.gmv.segment_data import _segment_series
+
+    frame = synthetic_hierarchy((3, 4), n_months=30, seed=5)
+    weeks = pd.date_range("2019-01-07", "2021-06-28", freq="7D")  # June 2021 complete
+    weekly = pd.DataFrame(
+        {
+            "date": [d.date().isoformat() for d in weeks],
+            "gmv": 1000.0,
+            "level_1": "l1_weekly",
+            "level_2": "l2_0",
+        }
+    )
+    mid_month = frame["level_2"] == "l2_3"  # monthly rows dated the 15th
+    frame.loc[mid_month, "date"] = frame.loc[mid_month, "date"].str[:8] + "15"
+    frame = pd.concat([frame, weekly], ignore_index=True).sample(frac=1.0, random_state=1)
+    frame.loc[frame.index[7], "gmv"] = -1.0  # makes one segment bad
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    data = load_segment_csv(path)
+    lines = read_lines(path)
+    expected, problems = {}, {}
+    for key, part in lines.groupby(["level_1", "level_2"], sort=True):
+        try:
+            expected[key] = _segment_series(path, part, "")
+        except DataError as exc:
+            problems[SEPARATOR.join(key)] = exc.problem
+    assert problems and [b.segment for b in data.bad] == sorted(problems)
+    assert set(data.keys) == set(expected)
+    for key, series in expected.items():
+        got = data.draws[key]
+        assert pd.DatetimeIndex(got.columns).equals(series.index), key
+        np.testing.assert_array_equal(got.to_numpy()[0], series.to_numpy())

@@ -71,7 +71,7 @@ def forecast_over_draws(
     if not isinstance(draws, pd.DataFrame) or draws.empty:
         raise ModelError("draws must be a non-empty DataFrame (rows = draws, columns = months)")
     months = pd.DatetimeIndex(pd.to_datetime(draws.columns))
-    check_monthly(pd.Series(0.0, index=months), "draws columns")
+    index = check_monthly(pd.Series(0.0, index=months), "draws columns").index  # freq "MS"
     values = draws.to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     k = min(int(n_histories), len(draws), int(n_samples))
@@ -82,7 +82,7 @@ def forecast_over_draws(
     future = future_months(months[-1], horizon)
     blocks = []
     for row, child_seed, count in zip(chosen, seeds, counts, strict=True):
-        history = pd.Series(values[row], index=pd.DatetimeIndex(months, freq="MS"))
+        history = pd.Series(values[row], index=index)
         model = forecaster_factory()
         try:
             model.fit(history)

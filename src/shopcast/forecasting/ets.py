@@ -27,6 +27,32 @@ MIN_SEASONAL_INDEX = 0.05
 AICC_COLUMNS = ("error", "trend", "damped", "seasonal", "aicc")
 
 
+def candidate_configs(
+    y: pd.Series, season_length: int, min_seasons: int, mul_season_add_error: bool = False
+) -> list[tuple[str, str | None, bool, str | None]]:
+    """The ``(error, trend, damped, seasonal)`` configurations an automatic ETS search tries.
+
+    Additive or multiplicative error (multiplicative on a strictly positive series only); no
+    trend or a damped additive trend; no season, or an additive or multiplicative one when ``y``
+    holds ``min_seasons`` whole seasons (multiplicative with additive error only when
+    ``mul_season_add_error``). Shared by :class:`ETSForecaster` and the statsforecast-backed
+    :class:`shopcast.forecasting.ets_fast.FastETSForecaster`, so both search the same models.
+    """
+    positive = bool((y > 0).all())
+    seasonal = len(y) >= min_seasons * season_length
+    out = []
+    for error in ("add", "mul") if positive else ("add",):
+        for trend, damped in ((None, False), ("add", True)):
+            seasons: list[str | None] = [None]
+            if seasonal:
+                seasons.append("add")
+                if positive and (error == "mul" or mul_season_add_error):
+                    seasons.append("mul")
+            for season in seasons:
+                out.append((error, trend, damped, season))
+    return out
+
+
 class ETSForecaster:
     """Exponential smoothing (ETS state-space model), configuration chosen by AICc.
 
@@ -81,19 +107,7 @@ class ETSForecaster:
 
     def candidate_configs(self, y: pd.Series) -> list[tuple[str, str | None, bool, str | None]]:
         """The configurations ``configs="auto"`` tries on ``y``."""
-        positive = bool((y > 0).all())
-        seasonal = len(y) >= self.min_seasons * self.season_length
-        out = []
-        for error in ("add", "mul") if positive else ("add",):
-            for trend, damped in ((None, False), ("add", True)):
-                seasons: list[str | None] = [None]
-                if seasonal:
-                    seasons.append("add")
-                    if positive and (error == "mul" or self.mul_season_add_error):
-                        seasons.append("mul")
-                for season in seasons:
-                    out.append((error, trend, damped, season))
-        return out
+        return candidate_configs(y, self.season_length, self.min_seasons, self.mul_season_add_error)
 
     def fit(self, y: pd.Series) -> ETSForecaster:
         """Fit every configuration and keep the lowest AICc.

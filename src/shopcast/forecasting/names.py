@@ -14,7 +14,11 @@ MODELS = {
     "seasonal_naive": "seasonal naive (the same month a year earlier)",
     "drift": "random walk with drift, on levels",
     "drift_log": "random walk with drift on log GMV",
+    "ets_fast": "exponential smoothing chosen by AICc, fitted by statsforecast, on levels",
+    "theta_fast": "the state-space Theta models (statsforecast), on levels",
+    "theta_fast_log": "the state-space Theta models (statsforecast), on log GMV",
     "ensemble": "the mixture of its members' sample paths",
+    "ensemble_fast": "the mixture of the statsforecast-fitted members' sample paths",
     "auto": "chosen by rolling-origin backtest",
     "outside_view": "the outside view: how comparable platforms grew from the same scale and age",
 }

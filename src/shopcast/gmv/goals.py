@@ -245,14 +245,40 @@ def absolute_goal(
     if not isinstance(target, (int, float, np.number)) or not np.isfinite(target):
         raise ParameterError("target", target, "a finite amount in USD")
     totals = window_total(paths, start, end)
-    targets = pd.Series(float(target), index=paths.index, name="target")
     lo, hi = as_month(start, "start"), as_month(end, "end")
+    return absolute_goal_on_totals(totals, target, (lo, hi), meta.draw_of_row)
+
+
+def absolute_goal_on_totals(
+    totals: pd.Series,
+    target: float,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    clusters: object = None,
+) -> GoalResult:
+    """:func:`absolute_goal` from window totals already summed.
+
+    For many sets of paths judged over one window (every node of a segment hierarchy): the
+    window is checked once, and each node's totals are a row sum of its array.
+
+    Args:
+        totals: per-sample window totals (USD), named ``window_total``.
+        target: the goal in USD for the whole window.
+        window: ``(start, end)`` month starts of the window.
+        clusters: per-sample history-draw labels (``draw_of_row``) or None.
+
+    Returns:
+        A :class:`GoalResult`.
+    """
+    if not isinstance(target, (int, float, np.number)) or not np.isfinite(target):
+        raise ParameterError("target", target, "a finite amount in USD")
+    lo, hi = window
+    targets = pd.Series(float(target), index=totals.index, name="target")
     return _goal_result(
         totals,
         targets,
         (lo, hi),
         f"total {lo:%Y-%m}..{hi:%Y-%m} >= {target / 1e9:,.2f} B USD",
-        meta.draw_of_row,
+        clusters,
     )
 
 

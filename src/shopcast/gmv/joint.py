@@ -59,28 +59,38 @@ def innovations(history: pd.Series) -> pd.Series:
     values = history.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
-    growth = pd.Series(np.diff(logs), index=pd.DatetimeIndex(history.index[1:]))
-    valid = growth.notna()
-    out = pd.Series(np.nan, index=growth.index)
-    if valid.sum() < 3:
-        return out
-    if valid.sum() >= 24:
-        month_mean = growth.groupby(growth.index.month).transform("mean")
-        resid = growth - month_mean
+    index = pd.DatetimeIndex(history.index[1:])
+    growth = np.diff(logs)
+    valid = np.isfinite(growth)
+    n_valid = int(valid.sum())
+    if n_valid < 3:
+        return pd.Series(np.nan, index=index)
+    # numpy, not a pandas groupby: this runs once per segment, thousands of times
+    if n_valid >= 24:
+        month = index.month.to_numpy() - 1
+        sums = np.bincount(month[valid], weights=growth[valid], minlength=12)
+        counts = np.bincount(month[valid], minlength=12)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            resid = growth - (sums / counts)[month]
     else:
-        resid = growth - growth.mean()
-    scale = float(np.nanstd(resid.to_numpy(), ddof=1))
+        resid = growth - growth[valid].mean()
+    scale = float(np.nanstd(resid, ddof=1))
     if not np.isfinite(scale) or scale <= 0:
-        return out
-    return resid / scale
+        return pd.Series(np.nan, index=index)
+    return pd.Series(resid / scale, index=index)
 
 
 def residual_grid(residuals: dict[str, pd.Series]) -> pd.DatetimeIndex:
     """Every month in which at least one segment has a residual."""
-    months = pd.DatetimeIndex([])
-    for r in residuals.values():
-        months = months.union(pd.DatetimeIndex(r.dropna().index))
-    return months.sort_values()
+    present = [
+        pd.DatetimeIndex(r.index).to_numpy()[np.isfinite(r.to_numpy(dtype=float))]
+        for r in residuals.values()
+    ]
+    present = [p for p in present if len(p)]
+    if not present:
+        return pd.DatetimeIndex([])
+    # numpy, not one pandas union per segment (thousands of segments)
+    return pd.DatetimeIndex(np.unique(np.concatenate(present)))
 
 
 def joint_months(n_grid: int, n_samples: int, length: int, seed: int) -> np.ndarray:

@@ -126,12 +126,20 @@ def segment_goals(
     total = goals.absolute_goal(total_paths, start, end, target)
     missed = (total.totals < total.targets).to_numpy()
     base_total = float(forecast.nodes[()][:, in_base].mean(axis=0).sum())
+    # the window is checked once (for the total, above); every node's totals are row sums
+    in_window = (forecast.months >= total.window[0]) & (forecast.months <= total.window[1])
     rows = []
     for node in sorted(forecast.nodes, key=lambda n: (len(n), n)):
         if node == ():
             continue
-        share = float(forecast.nodes[node][:, in_base].mean(axis=0).sum()) / base_total
-        result = goals.absolute_goal(forecast.paths(node), start, end, share * target)
+        values = forecast.nodes[node]
+        share = float(values[:, in_base].mean(axis=0).sum()) / base_total
+        totals = pd.Series(
+            values[:, in_window].sum(axis=1), index=total.totals.index, name="window_total"
+        )
+        result = goals.absolute_goal_on_totals(
+            totals, share * target, total.window, forecast.draw_of_row.get(node)
+        )
         gap = result.targets.to_numpy() - result.totals.to_numpy()
         rows.append(
             {
@@ -247,7 +255,7 @@ def run_segment_goals(
     goal_end: str = "2026-12-01",
     horizon_months: int = 12,
     base_months: int = 12,
-    model: str = "ensemble",
+    model: str = "ensemble_fast",
     n_draws: int = 200,
     n_histories: int = 10,
     n_samples: int = 2000,

@@ -242,6 +242,23 @@ def _run_one(
     logfile,
     pdf: bool = False,
 ) -> Outcome:
+    result = _execute(
+        str(notebook), str(params_file) if params_file else None, timeout_s, root, pdf
+    )
+    return _outcome(notebook, params_file, *result, logfile)
+
+
+def _execute(
+    notebook: str, params_file: str | None, timeout_s: float, root: str | Path, pdf: bool
+) -> tuple[int, str, str, float]:
+    """Run one scenario's ``shopcast run`` process, here or as a Dask task on a worker.
+
+    Only strings and numbers go in and out, so a worker needs nothing but the same paths (the
+    project and the reports folder) and the same environment.
+
+    Returns:
+        ``(exit code, stdout, stderr, seconds)``.
+    """
     cmd = [
         sys.executable,
         "-m",
@@ -257,7 +274,6 @@ def _run_one(
     if pdf:
         cmd.append("--pdf")
     env = {**os.environ, "SHOPCAST_REPORTS_DIR": str(root)}
-    scenario = params_file.stem if params_file else "default"
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -278,10 +294,22 @@ def _run_one(
         stderr += f"\nshopcast batch: killed after {timeout_s + BACKSTOP_S:.0f} s (backstop)"
     finally:
         _children.discard(proc)
-    duration = time.perf_counter() - t0
+    return proc.returncode, stdout, stderr, time.perf_counter() - t0
+
+
+def _outcome(
+    notebook: Path,
+    params_file: Path | None,
+    returncode: int,
+    stdout: str,
+    stderr: str,
+    duration: float,
+    logfile,
+) -> Outcome:
+    """The scenario's outcome from its process's exit and run record; its output to the log."""
+    scenario = params_file.stem if params_file else "default"
     logfile.write(
-        f"\n=== {notebook.stem}/{scenario}: exit {proc.returncode} in {duration:.1f} s\n"
-        f"{stdout}{stderr}"
+        f"\n=== {notebook.stem}/{scenario}: exit {returncode} in {duration:.1f} s\n{stdout}{stderr}"
     )
     logfile.flush()
     report = stdout.strip().splitlines()[-1] if stdout.strip() else ""
@@ -291,7 +319,7 @@ def _run_one(
             record = json.loads((Path(report).parent / RECORD_NAME).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             record = {}
-    if proc.returncode == ExitCode.BAD_INPUT:
+    if returncode == ExitCode.BAD_INPUT:
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "bad input"
         return Outcome(
             notebook.stem,
@@ -299,13 +327,11 @@ def _run_one(
             "invalid",
             duration,
             detail=detail,
-            exit_code=proc.returncode,
+            exit_code=returncode,
             report=report,
         )
-    ok = proc.returncode == 0 and record.get("status") == "succeeded"
-    detail = (record.get("error") or {}).get("kind", "") or (
-        "" if ok else f"exit {proc.returncode}"
-    )
+    ok = returncode == 0 and record.get("status") == "succeeded"
+    detail = (record.get("error") or {}).get("kind", "") or ("" if ok else f"exit {returncode}")
     return Outcome(
         notebook.stem,
         scenario,
@@ -313,9 +339,56 @@ def _run_one(
         record.get("duration_s", duration),
         record.get("headline", {}),
         detail,
-        proc.returncode,
+        returncode,
         report,
     )
+
+
+def _run_on_dask(client, todo, timeout_s, root, logfile, pdf, finish) -> bool:
+    """Start every scenario's process from a task on the Dask cluster; True when interrupted.
+
+    A task whose worker dies is rescheduled by the scheduler (the scenario starts again); one
+    that still fails is a failed scenario (exit :attr:`ExitCode.KERNEL_DIED`), never a failed
+    batch. On an interrupt the queued tasks are cancelled and every worker stops the scenario
+    processes it started.
+    """
+    from distributed import as_completed as completed
+
+    futures = {
+        client.submit(
+            _execute, str(nb), str(pf) if pf else None, timeout_s, str(root), pdf, pure=False
+        ): (nb, pf)
+        for nb, pf in todo
+    }
+    try:
+        for done, future in enumerate(completed(list(futures)), start=1):
+            notebook, params_file = futures[future]
+            try:
+                result = future.result()
+            # whatever a lost worker or the cluster raised, it is this scenario's failure
+            except Exception as exc:  # noqa: BLE001
+                result = (
+                    int(ExitCode.KERNEL_DIED),
+                    "",
+                    f"shopcast batch: the scenario's Dask task failed: {type(exc).__name__}: {exc}",
+                    0.0,
+                )
+            finish(_outcome(notebook, params_file, *result, logfile), done)
+    except (KeyboardInterrupt, RunInterrupted):
+        for future in futures:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            client.run(_stop_children)
+        return True
+    return False
+
+
+def _stop_children() -> int:
+    """SIGTERM the scenario processes this process started (run on every Dask worker)."""
+    running = list(_children)
+    for proc in running:
+        _kill_group(proc, signal.SIGTERM)
+    return len(running)
 
 
 def _kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -333,6 +406,7 @@ def run_batch(
     pdf: bool = False,
     notify: bool = False,
     on_failure: str | None = None,
+    dask: str | None = None,
 ) -> ExitCode:
     """Run scenarios in parallel; print progress and a summary table; return the exit code.
 
@@ -346,11 +420,43 @@ def run_batch(
         pdf: also write ``report.pdf`` (unchanged scenarios get one if theirs is missing).
         notify: e-mail one message about the batch (:mod:`shopcast.workbench.notify`).
         on_failure: a shell command given the batch summary as JSON when a scenario failed.
+        dask: a Dask scheduler address (``tcp://host:8786``): each scenario's ``shopcast run``
+            process is started by a task on a worker of that cluster (the workers need the same
+            project and reports folder at the same paths); ``workers`` is then the cluster's.
+            The lock, retention, log, gallery and exit codes stay here.
     """
     root = Path(root) if root else reports_dir()
     timeout_s = check_timeout(timeout_s)
     workers = max(1, workers or os.cpu_count() or 1)
     extras = {"pdf": pdf, "notify": notify, "on_failure": on_failure}
+    with contextlib.ExitStack() as stack:
+        if dask:
+            from shopcast import engine
+
+            if not dask.startswith(("tcp://", "tls://")):
+                print(
+                    f"shopcast: error: --dask {dask!r} is not a scheduler address; give one "
+                    "like tcp://10.0.0.5:8786 (start it with `dask scheduler`)",
+                    file=sys.stderr,
+                )
+                return ExitCode.BAD_INPUT
+            try:
+                extras["client"] = stack.enter_context(engine.dask_client(dask))
+            except engine.EngineError as exc:  # nothing taken, run or written
+                print(f"shopcast: error: {exc}", file=sys.stderr)
+                return ExitCode.BAD_INPUT
+        return _run_batch_locked(root, params, workers, force, timeout_s, keep, extras)
+
+
+def _run_batch_locked(
+    root: Path,
+    params: list[str | Path] | None,
+    workers: int,
+    force: bool,
+    timeout_s: float,
+    keep: int,
+    extras: dict[str, Any],
+) -> ExitCode:
     try:
         with BatchLock(root):
             return _run_locked(root, discover(params), workers, force, timeout_s, keep, **extras)
@@ -374,6 +480,7 @@ def _run_locked(
     pdf: bool = False,
     notify: bool = False,
     on_failure: str | None = None,
+    client: Any = None,
 ) -> ExitCode:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = root / "logs"
@@ -428,28 +535,35 @@ def _run_locked(
             continue
         todo.append((notebook, params_file))
     total = len(todo)
+    where = f"{workers} workers" if client is None else f"Dask at {client.scheduler.address}"
     print(
         f"shopcast batch: {total} to run, {len(outcomes)} skipped or invalid, "
-        f"{workers} workers; log {log_path}",
+        f"{where}; log {log_path}",
         file=sys.stderr,
     )
     t0 = time.perf_counter()
     interrupted = False
+
+    def finish(out: Outcome, done: int) -> None:
+        outcomes.append(out)
+        print(
+            f"[{done}/{total}] {out.notebook}/{out.scenario}: {out.status} "
+            f"({out.duration_s:.1f} s)",
+            file=sys.stderr,
+        )
+        if out.status == "succeeded":
+            (root / out.notebook / out.scenario / CHECKED_NAME).unlink(missing_ok=True)
+
     log_fd = open_nofollow(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(log_fd, "w", encoding="utf-8") as logfile:
+        if client is not None:
+            interrupted = _run_on_dask(client, todo, timeout_s, root, logfile, pdf, finish)
+            todo = []  # nothing left for the local pool below
         pool = ThreadPoolExecutor(max_workers=workers)
         futures = [pool.submit(_run_one, nb, pf, timeout_s, root, logfile, pdf) for nb, pf in todo]
         try:
             for done, future in enumerate(as_completed(futures), start=1):
-                out = future.result()
-                outcomes.append(out)
-                print(
-                    f"[{done}/{total}] {out.notebook}/{out.scenario}: {out.status} "
-                    f"({out.duration_s:.1f} s)",
-                    file=sys.stderr,
-                )
-                if out.status == "succeeded":
-                    (root / out.notebook / out.scenario / CHECKED_NAME).unlink(missing_ok=True)
+                finish(future.result(), done)
         except (KeyboardInterrupt, RunInterrupted):
             # Stop queued scenarios, ask running ones to stop (each writes its failure
             # report and keeps its last good one), then tidy up as after any batch.

@@ -124,6 +124,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             pdf=args.pdf,
             notify=args.notify,
             on_failure=args.on_failure,
+            dask=args.dask,
         )
     )
 
@@ -217,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CMD",
         help="when a scenario failed, run CMD (through the shell) with the batch summary as "
         "JSON on its standard input",
+    )
+    bat.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="start each scenario's run from a task on the Dask cluster at ADDRESS "
+        "(tcp://host:8786; the workers need this project and reports folder at the same paths)",
     )
     bat.set_defaults(func=_cmd_batch)
     return parser
