@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,26 +32,24 @@ from shopcast.config import (
     NOTEBOOKS_DIR,
     PARAMS_DIR,
     RECORD_NAME,
-    code_digest,
     reports_dir,
 )
 from shopcast.exceptions import BatchLocked, RunInterrupted, ShopcastError, UnsafePathError
 from shopcast.fileio import atomic_write, check_inside, open_nofollow
-from shopcast.publish import format_value, sha256
+from shopcast.publish import format_value
 from shopcast.workbench import gallery
 from shopcast.workbench.exitcodes import ExitCode
-from shopcast.workbench.provenance import package_versions
+from shopcast.workbench.lock import BatchLock
 from shopcast.workbench.run_record import write_problem
+from shopcast.workbench.run_state import last_success, prune, prune_logs, unchanged
 from shopcast.workbench.runner import (
     DEFAULT_TIMEOUT_S,
-    RunPlan,
     check_timeout,
     plan_run,
 )
 
 log = logging.getLogger("shopcast")
 
-LOCK_NAME = ".batch.lock"
 DEFAULT_KEEP = 20
 KEEP_LOGS = 100
 
@@ -99,130 +95,6 @@ def discover(params: list[str | Path] | None = None) -> list[tuple[Path, Path | 
 
 def _base_first(path: Path) -> tuple[int, str]:
     return (path.stem != "base", path.stem)
-
-
-# ----------------------------------------------------------------------------- incremental
-
-
-def fingerprint(plan: RunPlan, data_sha256: dict[str, str]) -> dict[str, Any]:
-    """What a run's result depends on: notebook, parameters, code and the data files it read."""
-    from shopcast.config import PROJ_ROOT
-
-    data = {}
-    for rel in data_sha256:
-        path = Path(rel) if Path(rel).is_absolute() else PROJ_ROOT / rel
-        data[rel] = sha256(path) if path.is_file() else "missing"
-    return {
-        "notebook_sha256": sha256(plan.notebook),
-        "parameters": plan.params.values,
-        "source_sha256": code_digest(),
-        "data_sha256": data,
-        "packages": package_versions(),
-    }
-
-
-def last_success(root: Path, plan: RunPlan) -> dict[str, Any] | None:
-    """The run record ``latest`` points to, if any."""
-    record = root / plan.name / plan.scenario / LATEST_NAME / RECORD_NAME
-    try:
-        return json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def unchanged(root: Path, plan: RunPlan) -> dict[str, Any] | None:
-    """The last successful run's record when nothing it depends on has changed, else None."""
-    last = last_success(root, plan)
-    if not last or last.get("status") != "succeeded":
-        return None
-    scenario_dir = root / plan.name / plan.scenario
-    runs = sorted(
-        p.name
-        for p in scenario_dir.iterdir()
-        if p.is_dir() and not p.is_symlink() and (p / RECORD_NAME).exists()
-    )
-    if runs and runs[-1] != last.get("run_id"):
-        return None  # a newer run failed: try again rather than leave the failure standing
-    before = {
-        "notebook_sha256": last.get("notebook_sha256"),
-        "parameters": last.get("parameters"),
-        "source_sha256": last.get("code_version", {}).get("source_sha256"),
-        "data_sha256": last.get("data_sha256", {}),
-        "packages": last.get("packages"),
-    }
-    now = fingerprint(plan, before["data_sha256"])
-    return (
-        last
-        if json.dumps(now, sort_keys=True, default=str)
-        == json.dumps(before, sort_keys=True, default=str)
-        else None
-    )
-
-
-# ----------------------------------------------------------------------------- retention
-
-
-def prune(scenario_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` runs; never the one ``latest`` points to."""
-    latest = scenario_dir / LATEST_NAME
-    protected = os.readlink(latest) if latest.is_symlink() else None
-    runs = sorted(
-        (
-            p
-            for p in scenario_dir.iterdir()
-            if p.is_dir() and not p.is_symlink() and (p / RECORD_NAME).exists()
-        ),
-        key=lambda p: p.name,
-        reverse=True,
-    )
-    removed = []
-    for old in runs[keep:]:
-        if old.name != protected:
-            shutil.rmtree(old)
-            removed.append(old)
-    return removed
-
-
-def prune_logs(log_dir: Path, keep: int) -> None:
-    """Keep the newest ``keep`` batch logs."""
-    for old in sorted(log_dir.glob("batch-*.log"), reverse=True)[keep:]:
-        old.unlink(missing_ok=True)
-
-
-# ----------------------------------------------------------------------------- lock
-
-
-class BatchLock:
-    """An exclusive, non-blocking lock on the reports folder (released when the process ends)."""
-
-    def __init__(self, root: Path):
-        self.path = root / LOCK_NAME
-        self.handle = None
-
-    def __enter__(self) -> BatchLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # O_NOFOLLOW: a symlink planted at the lock's name is refused, never truncated.
-        self.handle = os.fdopen(open_nofollow(self.path, os.O_RDWR | os.O_CREAT), "r+")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip() or "unknown"
-            self.handle.close()
-            raise BatchLocked(
-                f"another batch is running on {self.path.parent} ({holder}); this one did "
-                "nothing. Wait for it to finish, or check that process if it looks stuck."
-            ) from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}")
-        self.handle.flush()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handle:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
 
 
 # ----------------------------------------------------------------------------- running
