@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from shopcast.config import resolve_project_path
-from shopcast.gmv.anchors import load_anchors
+from shopcast.gmv.anchors import CONSTRAINT_COLUMNS, load_anchors
 from shopcast.gmv.goals import as_month
 from shopcast.gmv.pipeline import is_anchors_table
 from shopcast.gmv.regions import ancestors
@@ -25,17 +25,11 @@ from shopcast.gmv.vintage import split_by_vintage
 if TYPE_CHECKING:
     from shopcast.gmv.vintage_runs import GoalSpec
 
-#: The columns of :func:`outcome_table`.
+#: The columns of :func:`outcome_table`: what an anchor constrains (its id as ``outcome_id``,
+#: without the reconstruction's ``uncertainty``), then where it comes from.
 OUTCOME_COLUMNS = (
     "outcome_id",
-    "coverage",
-    "period_start",
-    "period_end",
-    "measure",
-    "kind",
-    "value_usd",
-    "value_low_usd",
-    "value_high_usd",
+    *(c for c in CONSTRAINT_COLUMNS if c not in ("anchor_id", "uncertainty")),
     "publisher",
     "published",
     "published_last",
