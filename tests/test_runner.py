@@ -34,7 +34,13 @@ def test_good_run_writes_folder_record_report_and_latest(reports):
     run_dir = result.run_dir
     assert run_dir.parent == reports / "simple" / "default"
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z", run_dir.name)
-    assert {p.name for p in run_dir.iterdir()} == {"executed.ipynb", "report.html", "run.json"}
+    # the fixture notebook draws a chart, so the run also keeps its thumbnail for the gallery
+    assert {p.name for p in run_dir.iterdir()} == {
+        "executed.ipynb",
+        "report.html",
+        "run.json",
+        "thumbnail.png",
+    }
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "succeeded" and record["exit_code"] == 0
     assert record["parameters"]["n"] == 5 and record["overrides"] == {"n": 5}
