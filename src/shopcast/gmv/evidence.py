@@ -38,6 +38,10 @@ RESIDUAL_COLUMNS = (
 )
 
 
+#: The residual table's columns copied from the anchor itself.
+_ANCHOR_FIELDS = (*RESIDUAL_COLUMNS[:6], "value_usd", "value_low_usd", "value_high_usd")
+
+
 def month_start(value: str | pd.Timestamp) -> pd.Timestamp:
     """The first day of the month containing ``value``."""
     return pd.Timestamp(value).to_period("M").to_timestamp()
@@ -106,20 +110,7 @@ def residual_table(anchors, links, notes, used_idx, A, x, sigma, role, component
     position = {i: j for j, i in enumerate(used_idx)}
     for i, row in anchors.iterrows():
         link, used_role, members, compared, note = links[i]
-        record = {
-            c: row[c]
-            for c in (
-                "anchor_id",
-                "coverage",
-                "measure",
-                "kind",
-                "period_start",
-                "period_end",
-                "value_usd",
-                "value_low_usd",
-                "value_high_usd",
-            )
-        }
+        record = {c: row[c] for c in _ANCHOR_FIELDS}
         record.update(
             used=i in position,
             link=link,
