@@ -75,6 +75,8 @@ MEMBERS = {
     "ets_fast": FastETSForecaster,
     "theta_fast": FastThetaForecaster,
     "theta_fast_log": lambda: FastThetaForecaster(log=True),
+    # the goal ensemble's Theta (issue 13): appended, so the members above keep their seeds
+    "theta_log": lambda: ThetaForecaster(log=True),
 }
 #: The members scored without ``--models`` (the full run of the README's main table).
 DEFAULT_MEMBERS = (
@@ -94,6 +96,18 @@ COMBINATIONS = {
     "ensemble_mul": (("ets_mul", "theta"), "mixture"),
     "ensemble_fast": (("ets_fast", "theta_fast"), "mixture"),
     "ensemble_fast_log": (("ets_fast", "theta_fast_log"), "mixture"),
+    # issue 13, item 7: the goal's ensemble, and each ensemble with the damped multiplicative
+    # Holt-Winters as a third member
+    "ensemble_goal": (("ets", "theta_log"), "mixture"),
+    "ensemble_goal_hw": (("ets", "theta_log", "hw_damped_mul"), "mixture"),
+    "ensemble_fast_log_hw": (("ets_fast", "theta_fast_log", "hw_damped_mul"), "mixture"),
+}
+#: Combinations that fall back to their first two members where the Holt-Winters cannot be
+#: fitted (a series that is not strictly positive or shorter than two seasons).
+HW_FALLBACK = {
+    "ensemble_hw": "ensemble",
+    "ensemble_goal_hw": "ensemble_goal",
+    "ensemble_fast_log_hw": "ensemble_fast_log",
 }
 DEFAULT_COMBINATIONS = ("ensemble", "ensemble_median", "ensemble_hw")
 DEFAULT_MODELS = (*DEFAULT_MEMBERS, *DEFAULT_COMBINATIONS, "auto")
@@ -108,6 +122,25 @@ def scores(actual: np.ndarray, paths: pd.DataFrame, scale: float) -> dict[str, f
         "mase": float(np.mean(err) / scale),
         "coverage_80": float(np.mean((actual >= p10) & (actual <= p90))),
     }
+
+
+def seasonal(x: np.ndarray, m: int = 12) -> bool:
+    """The M4 benchmarks' seasonality test: the lag-``m`` autocorrelation beyond its 90% limit.
+
+    As the M4 organisers' ``SeasonalityTest`` (and the M3 Theta method) apply it: only series of
+    at least three seasons, ``|r_m| > 1.645 sqrt((1 + 2 sum_{k<m} r_k^2) / n)``.
+    """
+    x = np.asarray(x, float)
+    n = len(x)
+    if n < 3 * m:
+        return False
+    d = x - x.mean()
+    denom = float(d @ d)
+    if denom == 0.0:
+        return False
+    r = np.array([float(d[k:] @ d[: n - k]) / denom for k in range(1, m + 1)])
+    limit = 1.645 * np.sqrt((1.0 + 2.0 * np.sum(r[: m - 1] ** 2)) / n)
+    return bool(abs(r[m - 1]) > limit)
 
 
 def member_paths(y: pd.Series, names: list[str]) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -140,6 +173,10 @@ def evaluate(item: tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]) -> list[
     combos = [m for m in models if m in COMBINATIONS]
     if "auto" in models and "ensemble" not in combos:
         combos.append("ensemble")  # auto's default choice
+    for combo in list(combos):  # a fallback is computed before the combination needing it
+        fallback = HW_FALLBACK.get(combo)
+        if fallback and fallback not in combos:
+            combos.insert(combos.index(combo), fallback)
     needed = [
         m
         for m in MEMBERS
@@ -151,8 +188,9 @@ def evaluate(item: tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]) -> list[
     for combo in combos:
         members, method = COMBINATIONS[combo]
         missing = [m for m in members if m not in out]
-        if combo == "ensemble_hw" and missing == ["hw_damped_mul"]:
-            out[combo], cpu[combo] = out["ensemble"], cpu.get("ensemble", 0.0)
+        if combo in HW_FALLBACK and missing == ["hw_damped_mul"]:
+            fallback = HW_FALLBACK[combo]
+            out[combo], cpu[combo] = out[fallback], cpu.get(fallback, 0.0)
             continue
         if missing:  # no ensemble to score: stop rather than average over different series
             raise RuntimeError(f"series {name}: {', '.join(missing)} could not be fitted")
@@ -177,6 +215,7 @@ def evaluate(item: tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]) -> list[
         row = {"series": name, "model": model, **scores(actual, paths, scale)}
         row["cpu_seconds"] = cpu[model]
         row["chosen"] = chosen if model == "auto" else ""
+        row["seasonal"] = seasonal(x)
         rows.append(row)
     return rows
 
@@ -244,6 +283,13 @@ def main() -> None:
     held_out = frame[~frame["series"].isin(tuned)]
     held = summarize(held_out)[["smape", "mase", "coverage_80"]]
     chosen = frame.loc[frame["model"] == "auto", "chosen"].value_counts(normalize=True)
+    season = frame[frame["seasonal"]]
+    seasonal_table = summarize(season)[["smape", "mase", "coverage_80"]]
+    if "hw_damped_mul" in seasonal_table.index:
+        seasonal_table["mase_vs_hw"] = (
+            seasonal_table["mase"] / seasonal_table.loc["hw_damped_mul", "mase"]
+        )
+    seasonal_table = seasonal_table.sort_values("mase")
 
     scope = f"random sample of {len(items)} (seed {args.seed})" if args.sample else "all"
     lines = [
@@ -267,6 +313,12 @@ def main() -> None:
         f"{TUNING[0]}, seed {TUNING[1]}):",
         "",
         held.round(3).to_string(),
+        "",
+        f"Seasonal series ({season['series'].nunique()} of {frame['series'].nunique()}: the lag-12 "
+        "autocorrelation beyond its 90% limit, the M4 benchmarks' test), by MASE; mase_vs_hw = "
+        "MASE over the damped multiplicative Holt-Winters':",
+        "",
+        seasonal_table.round(3).to_string(),
         "",
         *(
             ["auto chose: " + ", ".join(f"{k} {v:.0%}" for k, v in chosen.items()), ""]
