@@ -77,6 +77,7 @@ MEMBERS = {
     "theta_fast_log": lambda: FastThetaForecaster(log=True),
     # the goal ensemble's Theta (issue 13): appended, so the members above keep their seeds
     "theta_log": lambda: ThetaForecaster(log=True),
+    "ets_fast_log": lambda: FastETSForecaster(log=True),
 }
 #: The members scored without ``--models`` (the full run of the README's main table).
 DEFAULT_MEMBERS = (
@@ -101,6 +102,8 @@ COMBINATIONS = {
     "ensemble_goal": (("ets", "theta_log"), "mixture"),
     "ensemble_goal_hw": (("ets", "theta_log", "hw_damped_mul"), "mixture"),
     "ensemble_fast_log_hw": (("ets_fast", "theta_fast_log", "hw_damped_mul"), "mixture"),
+    "ensemble_log": (("ets_fast_log", "theta_fast_log"), "mixture"),
+    "ensemble_log_hw": (("ets_fast_log", "theta_fast_log", "hw_damped_mul"), "mixture"),
 }
 #: Combinations that fall back to their first two members where the Holt-Winters cannot be
 #: fitted (a series that is not strictly positive or shorter than two seasons).
@@ -108,6 +111,7 @@ HW_FALLBACK = {
     "ensemble_hw": "ensemble",
     "ensemble_goal_hw": "ensemble_goal",
     "ensemble_fast_log_hw": "ensemble_fast_log",
+    "ensemble_log_hw": "ensemble_log",
 }
 DEFAULT_COMBINATIONS = ("ensemble", "ensemble_median", "ensemble_hw")
 DEFAULT_MODELS = (*DEFAULT_MEMBERS, *DEFAULT_COMBINATIONS, "auto")

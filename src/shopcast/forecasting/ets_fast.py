@@ -19,10 +19,12 @@ from shopcast.forecasting.base import (
     SEASON,
     check_monthly,
     check_sampling,
+    from_model_scale,
     future_months,
     gaussian_or_bootstrap,
     paths_frame,
     require_fitted,
+    to_model_scale,
 )
 from shopcast.forecasting.ets import candidate_configs
 
@@ -124,6 +126,9 @@ class FastETSForecaster:
         season_length: months per season.
         min_seasons: whole seasons needed before seasonal configurations are tried.
         errors: ``"gaussian"`` or ``"bootstrap"``.
+        log: fit the log of the series with additive components only (on logs a
+            multiplicative season or error is an additive one), up to 4 configurations
+            instead of 10; paths are exponentiated back. Needs a strictly positive series.
 
     Attributes:
         y_: training series.
@@ -141,11 +146,13 @@ class FastETSForecaster:
         season_length: int = SEASON,
         min_seasons: int = 2,
         errors: str = "gaussian",
+        log: bool = False,
     ):
         self.configs = configs
         self.season_length = season_length
         self.min_seasons = min_seasons
         self.errors = errors
+        self.log = log
 
     def fit(self, y: pd.Series) -> FastETSForecaster:
         """Fit every configuration and keep the lowest AICc.
@@ -159,11 +166,14 @@ class FastETSForecaster:
         y = check_monthly(y)
         if len(y) < 4:
             raise ModelError(f"ETS needs at least 4 months of history; got {len(y)}")
+        z = to_model_scale(y, self.log, "y")
         if self.configs == "auto":
-            configs = candidate_configs(y, self.season_length, self.min_seasons)
+            configs = candidate_configs(z, self.season_length, self.min_seasons)
+            if self.log:
+                configs = [c for c in configs if c[0] == "add" and c[3] != "mul"]
         else:
             configs = list(self.configs)
-        values = y.to_numpy(dtype=float)
+        values = z.to_numpy(dtype=float)
         rows, best = [], None
         for error, trend, damped, seasonal in configs:
             damped = bool(damped and trend)
@@ -217,4 +227,6 @@ class FastETSForecaster:
             int(self.model_["m"]),
             shocks,
         )
-        return paths_frame(values, future_months(self.y_.index[-1], horizon))
+        return paths_frame(
+            from_model_scale(values, self.log), future_months(self.y_.index[-1], horizon)
+        )
