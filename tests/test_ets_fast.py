@@ -140,3 +140,30 @@ def test_paths_are_seeded_and_bootstrap_draws_the_residuals(seasonal_series):
 def test_too_short_series_is_refused(make_series):
     with pytest.raises(ModelError, match="at least 4 months"):
         FastETSForecaster().fit(make_series(n=3))
+
+
+def test_on_logs_only_additive_models_are_tried_and_paths_are_exponentiated(seasonal_series):
+    from statsforecast.ets import ets_f
+
+    model = FastETSForecaster(log=True).fit(seasonal_series)
+    table = model.aicc_
+    # on logs a multiplicative error or season is an additive one: 4 configurations, not 10
+    assert set(table["error"]) == {"add"} and len(table) == 4
+    assert set(table["seasonal"].fillna("none")) == {"none", "add"}
+    assert model.config_[3] == "add"  # the seasonal series keeps its season on logs
+    # with zero errors the path is exp of statsforecast's own forecast of the log series
+    error, trend, damped, season = model.config_
+    code = "A" + ("A" if trend else "N") + ("A" if season else "N")
+    fit = ets_f(np.log(seasonal_series.to_numpy()), 12, model=code, damped=damped)
+    expected = np.exp(
+        simulate_ets(fit["states"][-1], fit["components"], fit["par"], 12, np.zeros((1, 6)))
+    )
+    model.sigma_ = 0.0
+    np.testing.assert_allclose(model.sample_paths(6, 1, seed=0).to_numpy(), expected, rtol=1e-9)
+
+
+def test_on_logs_a_non_positive_series_is_refused(seasonal_series):
+    bad = seasonal_series.copy()
+    bad.iloc[10] = 0.0
+    with pytest.raises(ModelError, match="positive"):
+        FastETSForecaster(log=True).fit(bad)
