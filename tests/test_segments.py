@@ -9,6 +9,7 @@ import pytest
 from shopcast.exceptions import DataError, ParameterError
 from shopcast.gmv import joint
 from shopcast.gmv.segment_data import SEPARATOR, load_segment_csv
+from shopcast.gmv.monte_carlo import probability_se
 from shopcast.gmv.segment_goals import coherence, segment_goals
 from shopcast.gmv.segments import forecast_segments
 from shopcast.gmv.synthetic import synthetic_hierarchy
@@ -324,3 +325,34 @@ def test_clean_segments_read_in_one_pass_equal_the_segment_by_segment_reading(tm
         got = data.draws[key]
         assert pd.DatetimeIndex(got.columns).equals(series.index), key
         np.testing.assert_array_equal(got.to_numpy()[0], series.to_numpy())
+
+
+def test_an_aggregate_goal_counts_the_history_draws_its_rows_share():
+    from shopcast.gmv.countries import load_country_segments
+
+    data = load_country_segments(n_draws=40, seed=0)
+    forecast = forecast_segments(
+        data, 12, model="drift_log", n_samples=400, n_histories=8, engine="serial"
+    )
+    bottom = [k for k in forecast.bottom if forecast.draw_of_row.get(k) is not None]
+    assert len(bottom) >= 2
+    total = forecast.clusters(())
+    assert len(total) == 400
+    for row in (0, 57, 399):  # a total's row is labelled by every segment's draw in that row
+        assert total[row] == tuple(forecast.draw_of_row[k][row] for k in bottom)
+    assert forecast.clusters(bottom[0]) == forecast.draw_of_row[bottom[0]]
+
+    future = forecast.months[forecast.months > forecast.last_actual]
+    totals = forecast.nodes[()][:, -12:].sum(axis=1)
+    target = float(np.median(totals))
+    goals = segment_goals(forecast, target, future[0], future[-1])
+    hit = (totals >= target).astype(float)
+    binomial = np.sqrt(hit.mean() * (1 - hit.mean()) / len(hit))
+    # the joint draws re-pair the segments' rows, so the total's rows share draws segment by
+    # segment (multi-way clusters), not all at once
+    assert goals.total.probability_se == probability_se(hit, total)
+    assert goals.total.probability_se > 1.5 * binomial
+    one = forecast.nodes[bottom[0]][:, -12:].sum(axis=1)
+    row = goals.table.set_index("node").loc[SEPARATOR.join(bottom[0])]
+    one_hit = (one >= row["target"]).astype(float)
+    assert row["probability_se"] == probability_se(one_hit, forecast.draw_of_row[bottom[0]])

@@ -15,6 +15,7 @@ MODELS = {
     "drift": "random walk with drift, on levels",
     "drift_log": "random walk with drift on log GMV",
     "ets_fast": "exponential smoothing chosen by AICc, fitted by statsforecast, on levels",
+    "ets_fast_log": "exponential smoothing chosen by AICc, fitted by statsforecast, on log GMV",
     "theta_fast": "the state-space Theta models (statsforecast), on levels",
     "theta_fast_log": "the state-space Theta models (statsforecast), on log GMV",
     "ensemble": "the mixture of its members' sample paths",

@@ -26,6 +26,7 @@ from scipy.optimize import brentq
 
 from shopcast.exceptions import ParameterError
 from shopcast.forecasting.base import SamplePaths, unwrap
+from shopcast.gmv.monte_carlo import probability_se
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -134,7 +135,8 @@ class GoalResult:
             model error. ``sqrt(p(1-p)/n)`` for independent samples; for
             :class:`~shopcast.forecasting.base.SamplePaths` with ``draw_of_row`` (from
             ``forecast_over_draws``: rows that share a history draw are not independent) it is
-            the cluster-robust standard error over history draws, usually several times larger.
+            the cluster-robust standard error over history draws, usually several times larger;
+            for a sum of segments, multi-way (:func:`shopcast.gmv.monte_carlo.probability_se`).
         p10, p50, p90: quantiles of the window total (USD).
         mean_total: mean window total (USD).
         target: the target in USD (for a multiple goal, the median of the per-sample targets).
@@ -179,21 +181,6 @@ class GoalResult:
         return pd.Series({k: getattr(self, k) for k in keys}, name=self.description or "goal")
 
 
-def _probability_se(hit: np.ndarray, clusters: object) -> float:
-    """Monte-Carlo standard error of ``hit.mean()``, cluster-robust when clusters are given."""
-    n = len(hit)
-    p = float(hit.mean())
-    if clusters is None or len(clusters) != n:
-        return math.sqrt(p * (1.0 - p) / n)
-    labels = pd.factorize(pd.Series(list(clusters)))[0]
-    k = int(labels.max()) + 1
-    if k < 2:
-        return math.sqrt(p * (1.0 - p) / n)
-    # sandwich variance of a mean whose rows are correlated within each cluster (history draw)
-    sums = np.bincount(labels, weights=hit.astype(float) - p, minlength=k)
-    return math.sqrt(k / (k - 1) * float(np.sum(sums**2)) / n**2)
-
-
 def _goal_result(
     totals: pd.Series,
     targets: pd.Series,
@@ -211,7 +198,7 @@ def _goal_result(
     q10, q50, q90 = np.quantile(t, QUANTILES)
     return GoalResult(
         probability=p,
-        probability_se=_probability_se(hit, clusters),
+        probability_se=probability_se(hit, clusters),
         p10=float(q10),
         p50=float(q50),
         p90=float(q90),

@@ -32,7 +32,7 @@ from shopcast.forecasting.base import SamplePaths
 from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecaster
 from shopcast.forecasting.draws import forecast_over_draws
 from shopcast.forecasting.ensemble import ensemble_factory, ensemble_members
-from shopcast.forecasting.ets import ETSForecaster
+from shopcast.forecasting.ets import ETSForecaster, HoltWintersForecaster
 from shopcast.forecasting.prophet import ProphetForecaster
 from shopcast.forecasting.selection import select_model
 from shopcast.forecasting.theta import ThetaForecaster
@@ -125,6 +125,7 @@ def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict
         "ets": ETSForecaster,
         "theta_log": lambda: ThetaForecaster(log=True),
         "prophet": prophet,
+        "hw_damped_mul": HoltWintersForecaster,
     }
 
 

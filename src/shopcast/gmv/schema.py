@@ -28,8 +28,10 @@ from shopcast.schema import (
     iso_date,
 )
 
-#: The candidates the goal pipeline fits (log-scale drift and Theta: GMV grows exponentially).
-GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet")
+#: The candidates the goal pipeline fits (log-scale drift and Theta: GMV grows exponentially;
+#: ETS's AICc search includes the multiplicative seasons, and the damped multiplicative
+#: Holt-Winters is the fixed seasonal benchmark it sometimes passes over, issue 13 item 7).
+GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet", "hw_damped_mul")
 #: The ensemble of the goal pipeline: ETS on levels and Theta on log GMV, as before the rename.
 GOAL_ENSEMBLE = ("ets", "theta_log")
 #: What the ``model`` parameter of a goal notebook may name.

@@ -49,6 +49,7 @@ SEGMENT_MODELS = (
     "ensemble_fast",
     "ets",
     "ets_fast",
+    "ets_fast_log",
     "theta",
     "theta_log",
     "theta_fast",
@@ -74,6 +75,7 @@ def segment_factory(model: str) -> Callable[[], Any]:
     factories: dict[str, Callable[[], Any]] = {
         "ets": ETSForecaster,
         "ets_fast": FastETSForecaster,
+        "ets_fast_log": lambda: FastETSForecaster(log=True),
         "theta": ThetaForecaster,
         "theta_log": lambda: ThetaForecaster(log=True),
         "theta_fast": FastThetaForecaster,
@@ -240,13 +242,37 @@ class SegmentForecast:
     engine: str
 
     def paths(self, node: tuple[str, ...] = ()) -> SamplePaths:
-        """A node's paths (the total by default) as :class:`SamplePaths`."""
+        """A node's paths (the total by default) as :class:`SamplePaths`.
+
+        Their ``draw_of_row`` is :meth:`clusters`, so a goal probability's Monte-Carlo error
+        counts the history draws that rows share, for an aggregate as for a segment.
+        """
         return SamplePaths(
             paths_frame(self.nodes[tuple(node)], self.months),
             last_actual=self.last_actual,
-            draw_of_row=self.draw_of_row.get(tuple(node)),
+            draw_of_row=self.clusters(node),
             history_kind=self.history_kind,
         )
+
+    def clusters(self, node: tuple[str, ...] = ()) -> tuple[Any, ...] | None:
+        """Each row's history draws under ``node``: the clusters of its Monte-Carlo error.
+
+        A segment's row is labelled by its history draw (``draw_of_row``); an aggregate's row by
+        the tuple of the draws of the reconstructed segments under it, so two rows share a
+        cluster when they share every history draw (and a total is not treated as if its rows
+        were independent). None when no segment under ``node`` is reconstructed.
+        """
+        node = tuple(node)
+        if node in self.draw_of_row:
+            return self.draw_of_row[node]
+        labels = [
+            self.draw_of_row[k]
+            for k in self.bottom
+            if k[: len(node)] == node and self.draw_of_row.get(k) is not None
+        ]
+        if not labels:
+            return None
+        return tuple(labels[0]) if len(labels) == 1 else tuple(zip(*labels, strict=True))
 
     def children(self, node: tuple[str, ...]) -> list[tuple[str, ...]]:
         """The nodes one level below ``node``, sorted."""
