@@ -152,7 +152,7 @@ def test_on_logs_only_additive_models_are_tried_and_paths_are_exponentiated(seas
     assert set(table["seasonal"].fillna("none")) == {"none", "add"}
     assert model.config_[3] == "add"  # the seasonal series keeps its season on logs
     # with zero errors the path is exp of statsforecast's own forecast of the log series
-    error, trend, damped, season = model.config_
+    _error, trend, damped, season = model.config_
     code = "A" + ("A" if trend else "N") + ("A" if season else "N")
     fit = ets_f(np.log(seasonal_series.to_numpy()), 12, model=code, damped=damped)
     expected = np.exp(

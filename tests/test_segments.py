@@ -8,8 +8,8 @@ import pytest
 
 from shopcast.exceptions import DataError, ParameterError
 from shopcast.gmv import joint
-from shopcast.gmv.segment_data import SEPARATOR, load_segment_csv
 from shopcast.gmv.monte_carlo import probability_se
+from shopcast.gmv.segment_data import SEPARATOR, load_segment_csv
 from shopcast.gmv.segment_goals import coherence, segment_goals
 from shopcast.gmv.segments import forecast_segments
 from shopcast.gmv.synthetic import synthetic_hierarchy
