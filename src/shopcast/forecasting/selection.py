@@ -21,9 +21,11 @@ from shopcast.forecasting.ensemble import (
     ensemble_factory,
     ensemble_members,
 )
-from shopcast.forecasting.ets import ETSForecaster
+from shopcast.forecasting.ets import ETSForecaster, HoltWintersForecaster
+from shopcast.forecasting.ets_fast import FastETSForecaster
 from shopcast.forecasting.prophet import ProphetForecaster
 from shopcast.forecasting.theta import ThetaForecaster
+from shopcast.forecasting.theta_fast import FastThetaForecaster
 
 logger = logging.getLogger(__name__)
 
@@ -273,11 +275,19 @@ class AutoForecaster:
 
 
 def default_candidates() -> dict[str, Callable[[], Any]]:
-    """Seasonal naive, drift on the log scale, ETS (auto), Theta and Prophet (monthly set-up)."""
+    """The baselines, ETS, Theta, Prophet and the default ensemble's members.
+
+    Seasonal naive, drift on the log scale, ETS (auto), Theta, Prophet (monthly set-up), and
+    :data:`ENSEMBLE_MEMBERS` (statsforecast's ETS, Theta on logs, damped multiplicative
+    Holt-Winters).
+    """
     return {
         "seasonal_naive": SeasonalNaiveForecaster,
         "drift_log": lambda: DriftForecaster(log=True),
         "ets": ETSForecaster,
         "theta": ThetaForecaster,
         "prophet": ProphetForecaster,
+        "ets_fast": FastETSForecaster,
+        "theta_fast_log": lambda: FastThetaForecaster(log=True),
+        "hw_damped_mul": HoltWintersForecaster,
     }

@@ -33,9 +33,11 @@ from shopcast.forecasting.baselines import DriftForecaster, SeasonalNaiveForecas
 from shopcast.forecasting.draws import forecast_over_draws
 from shopcast.forecasting.ensemble import ensemble_factory, ensemble_members
 from shopcast.forecasting.ets import ETSForecaster, HoltWintersForecaster
+from shopcast.forecasting.ets_fast import FastETSForecaster
 from shopcast.forecasting.prophet import ProphetForecaster
 from shopcast.forecasting.selection import select_model
 from shopcast.forecasting.theta import ThetaForecaster
+from shopcast.forecasting.theta_fast import FastThetaForecaster
 from shopcast.gmv import goals
 from shopcast.gmv.anchors import load_anchors
 from shopcast.gmv.evidence import month_support
@@ -126,6 +128,8 @@ def forecaster_factories(settings: ForecastSettings, history: pd.Series) -> dict
         "theta_log": lambda: ThetaForecaster(log=True),
         "prophet": prophet,
         "hw_damped_mul": HoltWintersForecaster,
+        "ets_fast": FastETSForecaster,
+        "theta_fast_log": lambda: FastThetaForecaster(log=True),
     }
 
 

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from shopcast.config import resolve_project_path
 from shopcast.engine import ENGINES
+from shopcast.forecasting.ensemble import ENSEMBLE_MEMBERS
 from shopcast.forecasting.names import META_MODELS, MODELS
 from shopcast.gmv.regions import COVERAGES
 from shopcast.schema import (
@@ -30,10 +31,21 @@ from shopcast.schema import (
 
 #: The candidates the goal pipeline fits (log-scale drift and Theta: GMV grows exponentially;
 #: ETS's AICc search includes the multiplicative seasons, and the damped multiplicative
-#: Holt-Winters is the fixed seasonal benchmark it sometimes passes over, issue 13 item 7).
-GOAL_CANDIDATES = ("seasonal_naive", "drift_log", "ets", "theta_log", "prophet", "hw_damped_mul")
-#: The ensemble of the goal pipeline: ETS on levels and Theta on log GMV, as before the rename.
-GOAL_ENSEMBLE = ("ets", "theta_log")
+#: Holt-Winters is the fixed seasonal benchmark, issue 13 item 7). The statsforecast-fitted
+#: ``ets_fast`` and ``theta_fast_log`` come last, so the earlier candidates keep their seeds.
+GOAL_CANDIDATES = (
+    "seasonal_naive",
+    "drift_log",
+    "ets",
+    "theta_log",
+    "prophet",
+    "hw_damped_mul",
+    "ets_fast",
+    "theta_fast_log",
+)
+#: The ensemble of the goal pipeline: the package's default ensemble
+#: (:data:`shopcast.forecasting.ensemble.ENSEMBLE_MEMBERS`, chosen on M3 monthly).
+GOAL_ENSEMBLE = ENSEMBLE_MEMBERS
 #: What the ``model`` parameter of a goal notebook may name.
 GOAL_MODELS = GOAL_CANDIDATES + META_MODELS
 #: The longest forecast, in months.
