@@ -128,7 +128,6 @@ def segment_goals(
     base_total = float(forecast.nodes[()][:, in_base].mean(axis=0).sum())
     # the window is checked once (for the total, above); every node's totals are row sums
     in_window = (forecast.months >= total.window[0]) & (forecast.months <= total.window[1])
-    reconstructed = any(v is not None for v in forecast.draw_of_row.values())
     rows = []
     for node in sorted(forecast.nodes, key=lambda n: (len(n), n)):
         if node == ():
@@ -139,7 +138,7 @@ def segment_goals(
             values[:, in_window].sum(axis=1), index=total.totals.index, name="window_total"
         )
         result = goals.absolute_goal_on_totals(
-            totals, share * target, total.window, forecast.clusters(node) if reconstructed else None
+            totals, share * target, total.window, forecast.clusters(node)
         )
         gap = result.targets.to_numpy() - result.totals.to_numpy()
         rows.append(

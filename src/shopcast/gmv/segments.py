@@ -58,7 +58,8 @@ SEGMENT_MODELS = (
     "drift_log",
     "seasonal_naive",
 )
-#: The members of the segment ensemble (as the goal pipeline's: ETS on levels, Theta on logs).
+#: The members of the segments' statsmodels ensemble (ETS on levels, Theta on logs: the goal
+#: pipeline's ensemble before issue 13).
 SEGMENT_ENSEMBLE = ("ets", "theta_log")
 #: The segments' default: ETS and Theta both on logs, fitted by statsforecast (ETS on logs tries
 #: its 4 additive configurations, not 10). Chosen for speed by the rule fixed before the M3 run
@@ -266,12 +267,14 @@ class SegmentForecast:
         were independent). None when no segment under ``node`` is reconstructed.
         """
         node = tuple(node)
+        if self.history_kind != "reconstructed":
+            return None  # one observed history per segment: the rows are independent
         if node in self.draw_of_row:
             return self.draw_of_row[node]
         labels = [
             self.draw_of_row[k]
             for k in self.bottom
-            if k[: len(node)] == node and self.draw_of_row.get(k) is not None
+            if k[: len(node)] == node and len(set(self.draw_of_row.get(k) or ())) > 1
         ]
         if not labels:
             return None
