@@ -381,10 +381,13 @@ def test_theta_spread_comes_from_the_deseasonalised_noise():
     assert spread == pytest.approx(model.sigma_ * season_factor, rel=0.05)
 
 
-def test_default_ensemble_is_ets_and_theta_else_all():
-    assert ensemble_members({"seasonal_naive": 0, "ets": 0, "prophet": 0, "theta": 0}) == [
-        "ets",
-        "theta",
+def test_default_ensemble_is_fast_ets_log_theta_and_holt_winters_else_all():
+    candidates = {"seasonal_naive": 0, "hw_damped_mul": 0, "ets": 0, "prophet": 0}
+    candidates |= {"theta_fast_log": 0, "ets_fast": 0}
+    assert ensemble_members(candidates) == ["ets_fast", "theta_fast_log", "hw_damped_mul"]
+    assert ensemble_members({"ets_fast": 0, "hw_damped_mul": 0, "ets": 0}) == [
+        "ets_fast",
+        "hw_damped_mul",
     ]
     assert ensemble_members({"drift": 0, "ets": 0}) == ["drift", "ets"]
     assert EnsembleForecaster({"a": DriftForecaster}).method == "mixture"
@@ -445,7 +448,7 @@ class _FailsBelow:
         return self._inner.sample_paths(horizon, n_samples, seed)
 
 
-def test_ensemble_is_not_scored_without_all_its_members(make_series):
+def test_ensemble_is_scored_without_a_member_the_history_is_too_short_for(make_series):
     y = make_series(n=40, noise=0.05)
     candidates = {
         "drift": DriftForecaster,
@@ -453,11 +456,31 @@ def test_ensemble_is_not_scored_without_all_its_members(make_series):
         "theta": lambda: _FailsBelow(30),  # fails at the first origins (24 and 27 months)
     }
     result = select_model(y, candidates, horizon=6, n_origins=3, step=3)
-    assert set(result["scores"].index) == {"drift", "ets"}
-    assert set(result["backtest"].skipped) == {"theta", "ensemble"}
+    # the ensemble as it would be fitted on a history this short: drift and ETS
+    assert set(result["scores"].index) == {"drift", "ets", "ensemble"}
+    assert result["members"] == ("drift", "ets")
+    assert set(result["backtest"].skipped) == {"theta"}
     assert "not scored: theta" in result["backtest"].description
-    assert result["chosen"] in {"drift", "ets"}
-    assert "has the best mase" in result["reason"]
+    table = result["backtest"].table
+    assert table[table["model"] == "ensemble"]["origin"].nunique() == 3
+    # one member left: no ensemble to score
+    two = {"drift": DriftForecaster, "theta": lambda: _FailsBelow(30)}
+    alone = select_model(y, two, horizon=6, n_origins=3, step=3)
+    assert set(alone["scores"].index) == {"drift"}
+    assert set(alone["backtest"].skipped) == {"theta", "ensemble"}
+    assert alone["chosen"] == "drift" and "has the best mase" in alone["reason"]
+
+
+def test_auto_fits_the_ensemble_as_it_was_scored(make_series):
+    y = make_series(n=40, noise=0.05)
+    candidates = {
+        "drift": DriftForecaster,
+        "ets": ETSForecaster,
+        "theta": lambda: _FailsBelow(30),
+    }
+    auto = AutoForecaster(candidates, default="ensemble", margin=0.99).fit(y)
+    assert auto.chosen_ == "ensemble"  # kept: nothing beats it by 99%
+    assert list(auto.model_.members_) == ["drift", "ets"]  # not theta, which fits all 40
 
 
 def test_auto_falls_back_to_a_model_that_fits():

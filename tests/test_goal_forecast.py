@@ -270,7 +270,8 @@ def test_forecaster_factories_follow_settings(result):
     first, second = plain["prophet"](), plain["prophet"]()
     assert first is not second  # a fresh, unfitted model each call
     ensemble = ensemble_factory(plain, members=GOAL_ENSEMBLE)()  # what model: ensemble runs
-    assert list(ensemble.members) == ["ets", "theta_log"] and ensemble.method == "mixture"
+    assert list(ensemble.members) == ["ets_fast", "theta_fast_log", "hw_damped_mul"]
+    assert ensemble.method == "mixture"
     assert first.ad_index is None and first.cap is None and first.growth == "linear"
 
     settings = ForecastSettings(

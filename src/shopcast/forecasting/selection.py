@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import numbers
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -60,9 +61,11 @@ def select_model(
     sample of M3 monthly (``bench/accuracy.py``, backtests of one origin 18 months ahead) the
     outright winner's MASE was about 14% above that of the ensemble it replaced, and each
     margin tried (0, 0.1, 0.2, 0.3, 0.5) did better than the one before. The ensemble is scored
-    only at origins where all its members could be fitted, and not at all when one of them was
-    dropped, since it could not be refitted as scored. With ``default=None`` (or no ensemble)
-    the best score wins outright. Ties go to the earlier candidate (put the simplest first).
+    without a member that could not be fitted at every origin (a history too short for it):
+    it is scored again on the others, and that is the ensemble fitted if it is chosen
+    (``members`` in the result); with fewer than two left it is not scored. With
+    ``default=None`` (or no ensemble) the best score wins outright. Ties go to the earlier
+    candidate (put the simplest first).
 
     Args:
         y: the monthly series.
@@ -83,7 +86,8 @@ def select_model(
 
     Returns:
         dict with ``chosen`` (name), ``scores`` (the backtest summary, one row per model),
-        ``backtest`` (the :class:`~shopcast.forecasting.backtest.Backtest`) and ``reason``.
+        ``backtest`` (the :class:`~shopcast.forecasting.backtest.Backtest`), ``reason`` and
+        ``members`` (the ensemble's members as scored).
 
     Raises:
         ModelError: when the series is too short for even one origin.
@@ -127,9 +131,13 @@ def select_model(
     )
     lost = [name for name in members if name in backtest.skipped]
     if combos and lost:
-        # a member that failed at some origin is dropped from every origin; so is the ensemble
-        # built from it, which could not be refitted as scored
-        backtest = backtest.without("ensemble", f"ensemble: without {lost[0]}")
+        # a member that failed at some origin is dropped from every origin; the ensemble is
+        # scored again without it (as it is fitted on a history this short), or not at all
+        backtest, members = _ensemble_without(
+            backtest, y, candidates, members, lost, ensemble_method, seed,
+            dict(horizon=horizon, n_origins=n_origins, initial=initial, step=step,
+                 n_samples=n_samples),
+        )  # fmt: skip
     table = backtest.table
     scores = backtest.summary()
     key = (scores[metric] - 0.8).abs() if metric == "coverage_80" else scores[metric]
@@ -167,7 +175,51 @@ def select_model(
             f"{default} kept ({score(default)} over {origins}): the best, {best} "
             f"({score(best)}), is not better by the {margin:.0%} margin a switch needs"
         )
-    return {"chosen": chosen, "scores": scores, "backtest": backtest, "reason": reason}
+    return {
+        "chosen": chosen,
+        "scores": scores,
+        "backtest": backtest,
+        "reason": reason,
+        "members": tuple(members),
+    }
+
+
+def _ensemble_without(
+    backtest: Any,
+    y: pd.Series,
+    candidates: dict[str, Callable[[], Any]],
+    members: list[str],
+    lost: list[str],
+    method: str,
+    seed: int,
+    origins: dict[str, int],
+) -> tuple[Any, list[str]]:
+    """The backtest with the ensemble scored on its members that fit at every origin.
+
+    With fewer than two such members, or when one of them fails in the second pass, the
+    ensemble is left out (and named as not scored), as before issue 13.
+    """
+    kept = [name for name in members if name not in lost]
+    backtest = backtest.without("ensemble", f"ensemble: without {lost[0]}")
+    if len(kept) < 2:
+        return backtest, members
+    again = rolling_origin(
+        y,
+        {name: candidates[name] for name in kept},
+        **origins,
+        seed=seed,
+        baselines=False,
+        combinations={
+            "ensemble": lambda paths: combine_paths([paths[n] for n in kept], method, seed)
+        },
+        skip_failures=True,
+    )
+    if any(name in again.skipped for name in kept):
+        return backtest, members
+    rows = again.table[again.table["model"] == "ensemble"]
+    skipped = {k: v for k, v in backtest.skipped.items() if k != "ensemble"}
+    table = pd.concat([backtest.table, rows], ignore_index=True)
+    return replace(backtest, table=table, skipped=skipped), kept
 
 
 class AutoForecaster:
@@ -236,18 +288,24 @@ class AutoForecaster:
             )
             chosen, reason = sel["chosen"], sel["reason"]
             self.scores_, self.backtest_ = sel["scores"], sel["backtest"].table
+            members = sel["members"]
         except ModelError as exc:
             chosen, model = self._fallback_fit(y, candidates, with_ensemble)
             reason = f"{chosen} by default: the series cannot be backtested ({exc})"
             self.scores_, self.backtest_ = pd.DataFrame(), pd.DataFrame()
         else:
-            model = self._factory(chosen, candidates)().fit(y)
+            model = self._factory(chosen, candidates, members)().fit(y)
         self.y_, self.chosen_, self.model_, self.reason_ = y, chosen, model, reason
         return self
 
-    def _factory(self, name: str, candidates: dict[str, Callable[[], Any]]) -> Callable[[], Any]:
-        if name == "ensemble":
-            return ensemble_factory(candidates, self.ensemble_method)
+    def _factory(
+        self,
+        name: str,
+        candidates: dict[str, Callable[[], Any]],
+        members: tuple[str, ...] = ENSEMBLE_MEMBERS,
+    ) -> Callable[[], Any]:
+        if name == "ensemble":  # as select_model scored it
+            return ensemble_factory(candidates, self.ensemble_method, members)
         return candidates[name]
 
     def _fallback_fit(

@@ -381,7 +381,7 @@ def run_goal_forecast(
         name, reason = chosen["chosen"], chosen["reason"]
         selection = chosen["scores"]
         selection_description = chosen["backtest"].description
-        factory = _factory_for(name, factories)
+        factory = _factory_for(name, factories, chosen["members"])
     elif settings.model == "ensemble":
         members = " and ".join(ensemble_members(factories, GOAL_ENSEMBLE))
         name, reason = "ensemble", f"pinned in the parameters (the mixture of {members})"
@@ -490,8 +490,10 @@ def run_goal_forecast(
     )
 
 
-def _factory_for(name: str, factories: dict[str, Callable]) -> Callable:
-    """The factory of a candidate, or of the ensemble (as select_model builds it)."""
+def _factory_for(
+    name: str, factories: dict[str, Callable], members: tuple[str, ...] = GOAL_ENSEMBLE
+) -> Callable:
+    """A candidate's factory, or the ensemble's (of ``members``, as select_model scored it)."""
     if name == "ensemble":
-        return ensemble_factory(factories, members=GOAL_ENSEMBLE)
+        return ensemble_factory(factories, members=members)
     return factories[name]
