@@ -7,6 +7,13 @@ of each stage over ``--repeat`` repetitions (default 3). Target: the three timed
 another module's cost and is cached by the notebooks.
 
     .venv/bin/python bench/bench_goal.py [--repeat 3] [--synthetic]
+
+With ``--scenario FILE`` it times instead what the goal notebook computes for that scenario
+(``run_goal_forecast`` with the notebook's defaults merged with the file, as ``shopcast run``
+resolves them: reconstruction, model choice, forecast, outside view, goals), wall and CPU
+seconds of this process and its children (Prophet's cmdstan), the first call cold:
+
+    .venv/bin/python bench/bench_goal.py --scenario params/gmv_goal_forecast/base.yaml
 """
 
 from __future__ import annotations
@@ -78,11 +85,52 @@ def goal_arithmetic(paths: pd.DataFrame, median: pd.Series) -> dict[str, object]
     return {"goal": goal, "multiple": mult, "g": g, "gaps": gaps, "ttg": ttg}
 
 
+def time_scenario(path: str, repeat: int) -> None:
+    """Wall and CPU seconds of the goal notebook's computation for one scenario file."""
+    import os
+    import resource
+
+    from shopcast.config import NOTEBOOKS_DIR
+    from shopcast.gmv.pipeline import ForecastSettings, run_goal_forecast
+    from shopcast.workbench.params import load_params_file, validate
+
+    v = validate(NOTEBOOKS_DIR / "gmv_goal_forecast.ipynb", [(path, load_params_file(path))])
+    v = v.values
+    fields = ("model", "growth", "cap_usd_per_month", "changepoint_prior_scale")
+    fields += ("festival_effects", "ad_scenario", "ad_growth_per_year")
+    settings = ForecastSettings(**{k: v[k] for k in fields})
+
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    for i in range(repeat):
+        w0, c0 = time.perf_counter(), cpu()
+        result = run_goal_forecast(
+            v["data_file"], v["coverage"], v["data_segment"], v["goal_target_usd"],
+            v["goal_start"], v["goal_end"], v["goal_multiple"], v["base_start"], v["base_end"],
+            v["horizon_months"], settings, history_end=v["history_end"], as_of=v["as_of"],
+            n_draws=v["n_draws"], n_histories=v["n_histories"], n_samples=v["n_samples"],
+            seed=v["seed"],
+        )  # fmt: skip
+        wall, used = time.perf_counter() - w0, cpu() - c0
+        print(
+            f"run {i + 1}{' (cold)' if i == 0 else ''}: {wall:.2f} s wall, {used:.2f} s CPU "
+            f"(with children), model {result.model_name}, load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--synthetic", action="store_true", help="skip the reconstruction")
+    parser.add_argument("--scenario", default=None, help="time a goal scenario file instead")
     args = parser.parse_args()
+    if args.scenario:
+        time_scenario(args.scenario, args.repeat)
+        return
 
     draws, median, source, rec_seconds = load_draws(args.synthetic)
     print(
