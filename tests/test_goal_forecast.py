@@ -261,6 +261,8 @@ def test_auto_reports_chosen_model_and_selection_table():
     assert r.model_name == r.selection["mase"].idxmin()  # the best backtest score is chosen
     assert r.model_name in r.model_reason
     assert r.model_name in r.backtest_summary.index
+    assert "ensemble" in r.selection.index  # scored, without a member the history is too short for
+    assert "the ensemble scored: the mixture of ets_fast and theta_fast_log" in r.model_reason
 
 
 def test_forecaster_factories_follow_settings(result):

@@ -379,6 +379,8 @@ def run_goal_forecast(
     if settings.model == "auto":
         chosen = select_model(history, factories, seed=seed, members=GOAL_ENSEMBLE)
         name, reason = chosen["chosen"], chosen["reason"]
+        if "ensemble" in chosen["scores"].index:
+            reason += f"; the ensemble scored: the mixture of {' and '.join(chosen['members'])}"
         selection = chosen["scores"]
         selection_description = chosen["backtest"].description
         factory = _factory_for(name, factories, chosen["members"])
