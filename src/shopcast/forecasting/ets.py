@@ -28,17 +28,23 @@ AICC_COLUMNS = ("error", "trend", "damped", "seasonal", "aicc")
 
 
 def candidate_configs(
-    y: pd.Series, season_length: int, min_seasons: int, mul_season_add_error: bool = False
+    y: pd.Series,
+    season_length: int,
+    min_seasons: int,
+    mul_season_add_error: bool = False,
+    additive_only: bool = False,
 ) -> list[tuple[str, str | None, bool, str | None]]:
     """The ``(error, trend, damped, seasonal)`` configurations an automatic ETS search tries.
 
     Additive or multiplicative error (multiplicative on a strictly positive series only); no
     trend or a damped additive trend; no season, or an additive or multiplicative one when ``y``
     holds ``min_seasons`` whole seasons (multiplicative with additive error only when
-    ``mul_season_add_error``). Shared by :class:`ETSForecaster` and the statsforecast-backed
-    :class:`shopcast.forecasting.ets_fast.FastETSForecaster`, so both search the same models.
+    ``mul_season_add_error``); with ``additive_only`` (a log series, on which a multiplicative
+    part is an additive one) additive error and season only. Shared by :class:`ETSForecaster`
+    and the statsforecast-backed :class:`shopcast.forecasting.ets_fast.FastETSForecaster`, so
+    both search the same models.
     """
-    positive = bool((y > 0).all())
+    positive = not additive_only and bool((y > 0).all())
     seasonal = len(y) >= min_seasons * season_length
     out = []
     for error in ("add", "mul") if positive else ("add",):

@@ -168,9 +168,9 @@ class FastETSForecaster:
             raise ModelError(f"ETS needs at least 4 months of history; got {len(y)}")
         z = to_model_scale(y, self.log, "y")
         if self.configs == "auto":
-            configs = candidate_configs(z, self.season_length, self.min_seasons)
-            if self.log:
-                configs = [c for c in configs if c[0] == "add" and c[3] != "mul"]
+            configs = candidate_configs(
+                z, self.season_length, self.min_seasons, additive_only=self.log
+            )
         else:
             configs = list(self.configs)
         values = z.to_numpy(dtype=float)
